@@ -1,0 +1,193 @@
+"""Trained vectors with their words: nearest neighbours and the word2vec text and binary formats.
+
+Formats (word2vec C, read by gensim's KeyedVectors.load_word2vec_format): a header line 'V D', then one
+row per word, most frequent first. Text rows are 'word v1 ... vD'; binary rows are the word, a space and
+D little-endian float32 values, then a newline. `load` tells the two apart by content, not by name.
+"""
+import numpy as np
+
+from .errors import VectorsFormatError
+from .io_utils import atomic_open
+
+TEXT_ROWS_PER_CHUNK = 50_000
+
+
+class Embeddings:
+    """Word vectors in frequency order (row 0 is the most frequent word)."""
+
+    def __init__(self, words, vectors):
+        self.words = list(words)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words):
+            raise ValueError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
+        self.index = {}
+        for i, word in enumerate(self.words):
+            self.index.setdefault(word, i)  # a repeated word resolves to its most frequent row
+        self._unit = None
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self.index
+
+    def __getitem__(self, word):
+        return self.vectors[self.index[word]]
+
+    @property
+    def dim(self):
+        return self.vectors.shape[1]
+
+    @property
+    def unit(self):
+        """Rows scaled to unit length (all-zero rows stay zero)."""
+        if self._unit is None:
+            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+            self._unit = self.vectors / np.where(norms > 0, norms, 1.0).astype(np.float32)
+        return self._unit
+
+    def most_similar(self, positive=(), negative=(), topn=10, restrict_vocab=None):
+        """Words nearest by cosine to sum(positive) - sum(negative) of unit vectors, excluding the query
+        words (gensim's most_similar). Raises KeyError naming a word that is not in the vocabulary."""
+        positive, negative = list(positive), list(negative)
+        if not positive and not negative:
+            raise ValueError("give at least one word")
+        query = np.zeros(self.dim, dtype=np.float64)
+        for word, sign in [(w, 1.0) for w in positive] + [(w, -1.0) for w in negative]:
+            if word not in self.index:
+                raise KeyError(word)
+            query += sign * self.unit[self.index[word]]
+        norm = np.linalg.norm(query)
+        query = query / norm if norm > 0 else query
+        limit = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
+        scores = self.unit[:limit] @ query.astype(np.float32)
+        for word in positive + negative:
+            if self.index[word] < limit:
+                scores[self.index[word]] = -np.inf
+        topn = min(topn, limit)
+        best = np.argpartition(-scores, topn - 1)[:topn] if topn < limit else np.arange(limit)
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+
+    # ------------------------------------------------------------------------------------------------
+    # word2vec formats
+
+    def save(self, path, binary):
+        """Write word2vec binary (binary=True) or text format, atomically."""
+        for i, word in enumerate(self.words):
+            if not word or any(c.isspace() for c in word):
+                raise VectorsFormatError(f"{path}: word {i} ({word!r}) is empty or contains whitespace; "
+                                         "the word2vec formats cannot store it")
+        with atomic_open(path, "wb") as out:
+            out.write(f"{len(self)} {self.dim}\n".encode())
+            if binary:
+                little = self.vectors.astype("<f4", copy=False)
+                for word, row in zip(self.words, little):
+                    out.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                row_format = " ".join(["%.6f"] * self.dim)
+                for lo in range(0, len(self), TEXT_ROWS_PER_CHUNK):
+                    rows = self.vectors[lo:lo + TEXT_ROWS_PER_CHUNK].tolist()
+                    words = self.words[lo:lo + TEXT_ROWS_PER_CHUNK]
+                    out.write("".join(f"{w} {row_format % tuple(r)}\n" for w, r in zip(words, rows)).encode())
+
+    @classmethod
+    def load(cls, path):
+        """Read a word2vec text or binary file (format detected from the content)."""
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise VectorsFormatError(f"{path}: cannot read vectors ({exc.strerror or exc})") from None
+        header_end = data.find(b"\n")
+        header = data[:header_end if header_end >= 0 else len(data)].split()
+        if len(header) != 2 or not all(h.isdigit() for h in header) or int(header[1]) == 0:
+            raise VectorsFormatError(f"{path}:1: expected a header 'count dim' (word2vec format), got "
+                                     f"{data[:min(60, max(header_end, 0))]!r}")
+        count, dim = int(header[0]), int(header[1])
+        body = memoryview(data)[header_end + 1:]
+        if _looks_binary(body, dim):
+            words, vectors = _parse_binary(path, data, header_end + 1, count, dim)
+        else:
+            words, vectors = _parse_text(path, data[header_end + 1:], count, dim)
+        return cls(words, vectors)
+
+
+def _looks_binary(body, dim):
+    """Text if the first row, up to its newline, is a word and `dim` numbers."""
+    first = bytes(body[: min(len(body), 64 + 40 * dim)])
+    line = first.split(b"\n", 1)[0]
+    fields = line.split()
+    if len(fields) != dim + 1:
+        return True
+    try:
+        [float(f) for f in fields[1:]]
+    except ValueError:
+        return True
+    return False
+
+
+def _parse_text(path, body, count, dim):
+    text = body.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) != count:
+        raise VectorsFormatError(f"{path}: the header says {count} rows but the file has {len(lines)}")
+    words, chunks = [], []
+    for lo in range(0, len(lines), TEXT_ROWS_PER_CHUNK):
+        block = [line.rstrip().split(" ") for line in lines[lo:lo + TEXT_ROWS_PER_CHUNK]]
+        for offset, fields in enumerate(block):
+            if len(fields) != dim + 1:
+                raise VectorsFormatError(f"{path}:{lo + offset + 2}: expected a word and {dim} numbers, got "
+                                         f"{len(fields) - 1} numbers")
+        words.extend(fields[0] for fields in block)
+        try:
+            chunks.append(np.array([fields[1:] for fields in block], dtype=np.float32))
+        except ValueError:
+            for offset, fields in enumerate(block):
+                for value in fields[1:]:
+                    try:
+                        float(value)
+                    except ValueError:
+                        raise VectorsFormatError(f"{path}:{lo + offset + 2}: {value[:30]!r} is not a number") \
+                            from None
+            raise
+    vectors = np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
+    return words, vectors
+
+
+def _parse_binary(path, data, start, count, dim):
+    row_bytes = 4 * dim
+    words, offsets = [], []
+    position = start
+    end = len(data)
+    while position < end:
+        while position < end and data[position] in b"\n\r":  # word2vec C ends rows with '\n'
+            position += 1
+        if position >= end:
+            break
+        space = data.find(b" ", position, position + 10_000)
+        if space < 0:
+            raise VectorsFormatError(f"{path}: row {len(words) + 1}: no word followed by a space at byte {position}")
+        if space + 1 + row_bytes > end:
+            raise VectorsFormatError(f"{path}: row {len(words) + 1} is cut short (file truncated?)")
+        words.append(data[position:space].decode("utf-8", "replace"))
+        offsets.append(space + 1)
+        position = space + 1 + row_bytes
+        if len(words) > count:
+            break
+    if len(words) != count:
+        raise VectorsFormatError(f"{path}: the header says {count} rows but the file has "
+                                 f"{'more' if len(words) > count else len(words)}")
+    flat = np.frombuffer(data, dtype=np.uint8)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    vectors = np.empty((count, dim), dtype=np.float32)
+    for lo in range(0, count, TEXT_ROWS_PER_CHUNK):  # gather in blocks to bound the index array
+        gather = offsets[lo:lo + TEXT_ROWS_PER_CHUNK, None] + np.arange(row_bytes, dtype=np.int64)
+        vectors[lo:lo + gather.shape[0]] = flat[gather].view("<f4").reshape(-1, dim)
+    if not np.all(np.isfinite(vectors)):
+        bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
+        raise VectorsFormatError(f"{path}: row {bad + 1} ({words[bad]!r}) holds a non-finite value")
+    return words, vectors
+

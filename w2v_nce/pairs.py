@@ -1,0 +1,113 @@
+"""Skip-gram pairs from the encoded corpus, as the trainer sees them (Numba).
+
+Semantics (word2vec C): frequent tokens are dropped first (subsampling), then every kept token is a
+centre, and its contexts are the up to `b` nearest kept tokens on each side within its sentence, where
+`b` is drawn uniformly from 1..window per centre (dynamic window) or equals `window`.
+
+Randomness is counter-based: whether token p is kept, and its window, are a hash of (seed, epoch, p).
+So any token range can be processed on its own, by any thread, and gives exactly the pairs that a
+single pass over the whole corpus would: `w2v-nce pairs` and the trainer agree for any thread count.
+"""
+import numpy as np
+from numba import njit
+
+_KEEP_STREAM = np.uint64(0x9E3779B97F4A7C15)
+_WINDOW_STREAM = np.uint64(0xD1B54A32D192ED03)
+
+
+@njit(cache=True, inline="always")
+def mix64(x):
+    """splitmix64 finalizer: a bijective 64-bit hash with full avalanche."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def epoch_key(seed, epoch):
+    return mix64(np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(epoch) + np.uint64(1))
+
+
+@njit(cache=True, inline="always")
+def position_uniform(key, stream, position):
+    """A uniform double in [0, 1) for one (epoch key, stream, token position)."""
+    return np.float64(mix64(key ^ stream ^ (np.uint64(position) * np.uint64(0xA0761D6478BD642F))) >> np.uint64(11)) \
+        * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def is_kept(ids, keep_prob, key, position):
+    return position_uniform(key, _KEEP_STREAM, position) < keep_prob[ids[position]]
+
+
+@njit(cache=True, inline="always")
+def window_of(key, position, window, dynamic):
+    if not dynamic:
+        return window
+    return 1 + np.int64(position_uniform(key, _WINDOW_STREAM, position) * window)
+
+
+@njit(cache=True, nogil=True)
+def context_positions(ids, keep_prob, key, centre, sent_lo, sent_hi, window, dynamic, out):
+    """Write the context positions of a kept `centre` (left ones first, in sentence order) into out
+    (length >= 2 * window); returns how many."""
+    b = window_of(key, centre, window, dynamic)
+    n_left = 0
+    j = centre - 1
+    while j >= sent_lo and n_left < b:
+        if is_kept(ids, keep_prob, key, j):
+            out[n_left] = j
+            n_left += 1
+        j -= 1
+    for k in range(n_left // 2):  # nearest-first -> sentence order
+        out[k], out[n_left - 1 - k] = out[n_left - 1 - k], out[k]
+    n = n_left
+    j = centre + 1
+    while j < sent_hi and n - n_left < b:
+        if is_kept(ids, keep_prob, key, j):
+            out[n] = j
+            n += 1
+        j += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def sentence_of(offsets, position):
+    """Index of the sentence that holds token `position` (binary search over offsets)."""
+    return np.searchsorted(offsets, position, side="right") - 1
+
+
+@njit(cache=True, nogil=True)
+def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, lo, hi, out_centre, out_context):
+    """All (centre, context) id pairs whose centre lies in token range [lo, hi).
+
+    out_* must hold at least 2 * window * (hi - lo) entries. Returns the number of pairs written."""
+    key = epoch_key(seed, epoch)
+    scratch = np.empty(2 * window, dtype=np.int64)
+    n = 0
+    if lo >= hi:
+        return 0
+    s = sentence_of(offsets, lo)
+    for centre in range(lo, hi):
+        while offsets[s + 1] <= centre:
+            s += 1
+        if not is_kept(ids, keep_prob, key, centre):
+            continue
+        m = context_positions(ids, keep_prob, key, centre, offsets[s], offsets[s + 1], window, dynamic, scratch)
+        for k in range(m):
+            out_centre[n] = ids[centre]
+            out_context[n] = ids[scratch[k]]
+            n += 1
+    return n
+
+
+def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=0, epoch=0, block_tokens=1 << 20):
+    """Yield (centres, contexts) int32 arrays block by block over the whole corpus."""
+    keep_prob = corpus.vocab.keep_probabilities(subsample)
+    centre_buf = np.empty(2 * window * block_tokens, dtype=np.int32)
+    context_buf = np.empty_like(centre_buf)
+    for lo in range(0, corpus.n_tokens, block_tokens):
+        hi = min(lo + block_tokens, corpus.n_tokens)
+        n = collect_pairs(corpus.ids, corpus.offsets, keep_prob, seed, epoch, window, dynamic_window, lo, hi,
+                          centre_buf, context_buf)
+        yield centre_buf[:n], context_buf[:n]

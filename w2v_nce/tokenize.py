@@ -1,0 +1,267 @@
+"""Stream corpus bytes, split them into tokens and count distinct tokens, in Numba.
+
+A token is a maximal run of bytes other than ASCII whitespace (space, \\t, \\n, \\r, \\v, \\f); a newline
+ends a sentence. Tokens are kept as raw bytes here (a hash table over a byte arena), so text is never
+decoded per token and never held as a Python list; decoding, lowercasing and the vocabulary happen once
+per *distinct* token in `vocab.py`.
+
+`scan_corpus` reads the files chunk by chunk, so a single 100 MB line costs no more than many short ones,
+and writes one int32 per token (its first-seen index in the table) to a binary sink, plus the sentence
+ends, for `corpus.py` to remap into vocabulary ids.
+"""
+import bz2
+import gzip
+import lzma
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .errors import CorpusError
+
+CHUNK_BYTES = 1 << 24
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+# Status codes returned by the scan kernel.
+_DONE = 0
+_TABLE_FULL = 1
+_ARENA_FULL = 2
+
+
+@njit(cache=True, inline="always")
+def _is_space(byte):
+    # space, \t, \n, \v, \f, \r
+    return byte == 32 or (9 <= byte <= 13)
+
+
+@njit(cache=True, nogil=True)
+def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_count, arena, n_state,
+                 out_ids, n_out, sent_ends, n_sent, tokens_before):
+    """Tokenize buf[start:end] (which ends on whitespace or at end of input) into the hash table.
+
+    n_state = [n_words, arena_used, last sentence end]. Appends each token's word index to out_ids (from n_out) and the
+    global token count at each newline that closes a non-empty sentence to sent_ends (from n_sent).
+    Returns (status, position reached, n_out, n_sent); on a full table or arena the caller grows it and
+    calls again from the position reached, which is always a token boundary.
+    """
+    n_words = n_state[0]
+    arena_used = n_state[1]
+    mask = slots.shape[0] - 1
+    last_end = n_state[2]
+    i = start
+    while i < end:
+        byte = buf[i]
+        if _is_space(byte):
+            if byte == 10:
+                total = tokens_before + n_out
+                if total > last_end:
+                    sent_ends[n_sent] = total
+                    n_sent += 1
+                    last_end = total
+                    n_state[2] = total
+            i += 1
+            continue
+        if 2 * (n_words + 1) > slots.shape[0] or n_words + 1 > word_start.shape[0]:
+            n_state[0] = n_words
+            n_state[1] = arena_used
+            return _TABLE_FULL, i, n_out, n_sent
+        j = i
+        h = _FNV_OFFSET
+        while j < end and not _is_space(buf[j]):
+            h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
+            j += 1
+        length = j - i
+        slot = np.int64(h & np.uint64(mask))
+        tag = np.int64(h >> np.uint64(33)) << 32  # 31 hash bits: a used slot stays >= 0
+        while True:
+            packed = slots[slot]
+            if packed < 0:
+                if arena_used + length > arena.shape[0]:
+                    n_state[0] = n_words
+                    n_state[1] = arena_used
+                    return _ARENA_FULL, i, n_out, n_sent
+                arena[arena_used:arena_used + length] = buf[i:j]
+                slots[slot] = tag | n_words
+                word_start[n_words] = arena_used
+                word_len[n_words] = length
+                word_hash[n_words] = h
+                word_count[n_words] = 1
+                arena_used += length
+                w = n_words
+                n_words += 1
+                break
+            w = packed & 0xFFFFFFFF
+            if (packed ^ tag) >> 32 == 0 and word_len[w] == length:
+                s = word_start[w]
+                same = True
+                for k in range(length):
+                    if arena[s + k] != buf[i + k]:
+                        same = False
+                        break
+                if same:
+                    word_count[w] += 1
+                    break
+            slot = (slot + 1) & mask
+        out_ids[n_out] = w
+        n_out += 1
+        i = j
+    n_state[0] = n_words
+    n_state[1] = arena_used
+    return _DONE, i, n_out, n_sent
+
+
+@njit(cache=True, nogil=True)
+def _rehash(slots, word_hash, n_words):
+    mask = slots.shape[0] - 1
+    for w in range(n_words):
+        slot = np.int64(word_hash[w] & np.uint64(mask))
+        while slots[slot] >= 0:
+            slot = (slot + 1) & mask
+        slots[slot] = (np.int64(word_hash[w] >> np.uint64(33)) << 32) | w
+
+
+class TokenTable:
+    """Distinct byte tokens with their counts, in first-seen order (a Numba-friendly hash table)."""
+
+    def __init__(self, capacity=1 << 16, arena_bytes=1 << 20):
+        self.slots = np.full(2 * capacity, -1, dtype=np.int64)
+        self.word_start = np.zeros(capacity, dtype=np.int64)
+        self.word_len = np.zeros(capacity, dtype=np.int32)
+        self.word_hash = np.zeros(capacity, dtype=np.uint64)
+        self.word_count = np.zeros(capacity, dtype=np.int64)
+        self.arena = np.zeros(arena_bytes, dtype=np.uint8)
+        self.state = np.zeros(3, dtype=np.int64)  # n_words, arena bytes used, last sentence end
+
+    def __len__(self):
+        return int(self.state[0])
+
+    def _grow_table(self):
+        n = len(self)
+        capacity = 2 * self.word_start.shape[0]
+        for name in ("word_start", "word_len", "word_hash", "word_count"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[:n] = old[:n]
+            setattr(self, name, new)
+        self.slots = np.full(2 * capacity, -1, dtype=np.int64)
+        _rehash(self.slots, self.word_hash, n)
+
+    def _grow_arena(self, at_least):
+        new = np.zeros(max(2 * self.arena.shape[0], at_least), dtype=np.uint8)
+        new[: self.state[1]] = self.arena[: self.state[1]]
+        self.arena = new
+
+    def scan(self, buf, end, out_ids, sent_ends, tokens_before):
+        """Tokenize buf[:end]; returns (n_tokens, n_sentence_ends) written to out_ids / sent_ends."""
+        pos, n_out, n_sent = 0, 0, 0
+        while True:
+            status, pos, n_out, n_sent = _scan_kernel(
+                buf, pos, end, self.slots, self.word_start, self.word_len, self.word_hash, self.word_count,
+                self.arena, self.state, out_ids, n_out, sent_ends, n_sent, tokens_before)
+            if status == _DONE:
+                return n_out, n_sent
+            if status == _TABLE_FULL:
+                self._grow_table()
+            else:
+                self._grow_arena(int(self.state[1]) + end - pos)
+
+    def token_bytes(self, index):
+        start = self.word_start[index]
+        return self.arena[start:start + self.word_len[index]].tobytes()
+
+    def counts(self):
+        return self.word_count[: len(self)]
+
+
+def open_corpus(path):
+    """Open one corpus source for binary reading: '-' is standard input; .gz/.bz2/.xz are decompressed."""
+    if path == "-":
+        return sys.stdin.buffer
+    if not os.path.exists(path):
+        raise CorpusError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CorpusError(f"{path}: is a directory, not a corpus file")
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(path)[1].lower(), open)
+    try:
+        return opener(path, "rb")
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _fill(handle, view, path):
+    """Read into `view` until it is full or the input ends; returns the number of bytes read."""
+    filled = 0
+    while filled < len(view):
+        try:
+            got = handle.readinto(view[filled:])
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise CorpusError(f"{path}: cannot read ({exc})") from None
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+@dataclass
+class ScanResult:
+    table: TokenTable
+    n_tokens: int
+    sentence_ends: np.ndarray  # int64, token index one past each non-empty sentence
+
+
+def scan_corpus(paths, sink, chunk_bytes=CHUNK_BYTES):
+    """Tokenize every file in `paths`, passing one int32 array of first-seen token indices per chunk to
+    `sink(array)`. Each file ends a sentence (as a newline would). Raises CorpusError for a file that
+    looks binary. One buffer is reused for all reads (fresh allocations are slow on some VMs).
+    """
+    table = TokenTable()
+    sentence_ends = []
+    n_tokens = 0
+    buf = bytearray(chunk_bytes)
+    out_ids = np.empty(chunk_bytes // 2 + 2, dtype=np.int32)
+    sent_ends = np.empty(chunk_bytes + 2, dtype=np.int64)
+    for path in paths:
+        handle = open_corpus(path)
+        carry = 0  # bytes of an unfinished token at the front of buf
+        try:
+            while True:
+                if carry == len(buf):  # one token longer than the buffer: grow it
+                    buf.extend(bytes(len(buf)))
+                    out_ids = np.empty(len(buf) // 2 + 2, dtype=np.int32)
+                    sent_ends = np.empty(len(buf) + 2, dtype=np.int64)
+                view = memoryview(buf)
+                got = _fill(handle, view[carry:], path)
+                end = carry + got
+                if buf.find(b"\0", carry, end) >= 0:
+                    raise CorpusError(f"{path}: looks like a binary file (it contains NUL bytes); give a text corpus")
+                data = np.frombuffer(buf, dtype=np.uint8)
+                at_eof = end < len(buf)
+                # Process up to the last whitespace byte; an unfinished token waits for the next read.
+                cut = end if at_eof else max(buf.rfind(c, 0, end) for c in b" \n\t\r\v\f") + 1
+                if cut:
+                    n_out, n_sent = table.scan(data, cut, out_ids, sent_ends, n_tokens)
+                    sink(out_ids[:n_out].copy())
+                    sentence_ends.append(sent_ends[:n_sent].copy())
+                    n_tokens += n_out
+                del data, view
+                carry = end - cut
+                buf[:carry] = buf[cut:end]
+                if at_eof:
+                    break
+        finally:
+            if handle is not sys.stdin.buffer:
+                handle.close()
+        sentence_ends.append(np.array([n_tokens], dtype=np.int64))
+        table.state[2] = n_tokens
+    return ScanResult(table, n_tokens, distinct_positive(np.concatenate(sentence_ends)))
+
+
+def distinct_positive(sorted_values):
+    """Drop zeros and repeats from a non-decreasing array (a file ending in a newline closed its
+    last sentence already; an empty file adds nothing)."""
+    values = sorted_values[sorted_values > 0]
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values
+    return ScanResult(table, n_tokens, ends)

@@ -1,0 +1,168 @@
+"""The training loop: weight init, worker threads over the Numba kernels, learning-rate schedule,
+progress and per-epoch metrics, divergence checks.
+
+Each epoch the corpus's token range is split into one contiguous part per thread, walked in blocks of
+BLOCK_TOKENS. Before each block a worker reads the global progress (all threads' token counts, read
+without locks as word2vec C does) and sets lr = lr0 - (lr0 - min_lr) * progress, linear over all epochs.
+"""
+import math
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .embeddings import Embeddings
+from .errors import TrainingDiverged
+from .kernels import LOSS_NCE, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, Model, Settings, Text, seed_states, train_block
+from .sampling import build_noise
+
+BLOCK_TOKENS = 10_000
+LOSS_CODES = {"nce": LOSS_NCE, "sampled_softmax": LOSS_SAMPLED_SOFTMAX, "neg": LOSS_NEG}
+
+
+@dataclass
+class TrainResult:
+    vocab: object
+    model: Model
+    config: object
+    epochs: list = field(default_factory=list)  # one metrics dict per epoch
+    seconds: float = 0.0
+    prepare_seconds: float = 0.0
+
+    def embeddings(self):
+        """The input vectors with their words (what word2vec calls the word vectors)."""
+        return Embeddings(self.vocab.words, self.model.w_in)
+
+    def metrics(self):
+        pairs = sum(e["pairs"] for e in self.epochs)
+        tokens = sum(e["tokens"] for e in self.epochs)
+        return {"vocab_size": len(self.vocab), "corpus_tokens": int(self.vocab.total), "epochs": self.epochs,
+                "total": {"pairs": pairs, "tokens": tokens, "seconds": round(self.seconds, 3),
+                          "words_per_s": round(tokens / self.seconds) if self.seconds > 0 else None,
+                          "loss": self.epochs[-1]["loss"] if self.epochs else None}}
+
+
+def init_model(vocab_size, dim, seed):
+    """word2vec C's initialisation: input vectors uniform in [-0.5/dim, 0.5/dim), output weights and biases 0."""
+    rng = np.random.default_rng(seed)
+    w_in = ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    return Model(w_in, np.zeros((vocab_size, dim), dtype=np.float32), np.zeros(vocab_size, dtype=np.float32))
+
+
+class Progress:
+    """Reports training progress on stderr: a tqdm bar ('bar'), one line per epoch ('lines') or nothing."""
+
+    def __init__(self, mode, total_tokens, epochs):
+        self.mode, self.total, self.epochs, self.bar = mode, total_tokens, epochs, None
+        if mode == "bar":
+            from tqdm import tqdm
+            self.bar = tqdm(total=total_tokens * epochs, unit="tok", unit_scale=True, dynamic_ncols=True,
+                            file=sys.stderr, smoothing=0.1)
+
+    def update(self, epoch, done, lr, loss):
+        if self.bar is not None:
+            self.bar.n = epoch * self.total + done
+            self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
+            self.bar.set_postfix(lr=f"{lr:.5f}", loss=f"{loss:.4f}", refresh=False)
+            self.bar.refresh()
+
+    def epoch_done(self, metrics):
+        if self.mode == "lines":
+            print(f"epoch {metrics['epoch']}/{self.epochs}: loss {metrics['loss']:.4f}/pair, "
+                  f"{metrics['pairs']} pairs, {metrics['words_per_s']:.0f} words/s, {metrics['seconds']:.1f} s, "
+                  f"lr {metrics['lr_end']:.5f}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(corpus, config, progress="none", init=None):
+    """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
+
+    progress: 'bar', 'lines' or 'none'. init: a Model to continue from (else a fresh one).
+    Raises TrainingDiverged when the loss becomes non-finite.
+    """
+    vocab = corpus.vocab
+    model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
+    noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
+    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
+    threads = config.resolved_threads
+    n_tokens = corpus.n_tokens
+    bounds = [n_tokens * t // threads for t in range(threads + 1)]
+    rngs = seed_states(config.seed, threads)
+    stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
+    stamp_bases = [0] * threads
+    lr0, min_lr = config.lr, config.resolved_min_lr
+    total_work = config.epochs * n_tokens
+    result = TrainResult(vocab, model, config)
+    reporter = Progress(progress, n_tokens, config.epochs)
+    started = time.perf_counter()
+    try:
+        for epoch in range(config.epochs):
+            settings = Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
+                                config.resolved_remove_accidental_hits, config.seed, epoch)
+            done = np.zeros(threads, dtype=np.int64)      # tokens done this epoch, per thread
+            loss = np.zeros(threads, dtype=np.float64)    # per-thread float64 tallies
+            pairs = np.zeros(threads, dtype=np.int64)
+            failure = []
+            stop = threading.Event()
+
+            def current_lr():
+                progress_now = (epoch * n_tokens + int(done.sum())) / total_work
+                return max(min_lr, lr0 - (lr0 - min_lr) * progress_now)
+
+            def work(t):
+                try:
+                    for lo in range(bounds[t], bounds[t + 1], BLOCK_TOKENS):
+                        if stop.is_set():
+                            return
+                        hi = min(lo + BLOCK_TOKENS, bounds[t + 1])
+                        lr = current_lr()
+                        block_loss, block_pairs, batches = train_block(text, model, noise, settings, lo, hi, lr,
+                                                                       rngs[t], stamps[t], stamp_bases[t])
+                        stamp_bases[t] += batches
+                        if not math.isfinite(block_loss):
+                            failure.append(TrainingDiverged(
+                                f"training diverged (non-finite loss) in epoch {epoch + 1} at lr {lr:.4g}; "
+                                f"lower --lr (it was {lr0:g})"))
+                            stop.set()
+                            return
+                        loss[t] += block_loss
+                        pairs[t] += block_pairs
+                        done[t] += hi - lo
+                except BaseException as exc:  # reaches the caller through `failure`
+                    failure.append(exc)
+                    stop.set()
+
+            epoch_start = time.perf_counter()
+            lr_start = current_lr()
+            workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
+            for worker in workers:
+                worker.start()
+            try:
+                while any(w.is_alive() for w in workers):
+                    workers[0].join(0.25)
+                    reporter.update(epoch, int(done.sum()), current_lr(), loss.sum() / max(pairs.sum(), 1))
+            except KeyboardInterrupt:
+                stop.set()
+                for worker in workers:
+                    worker.join()
+                raise
+            if failure:
+                raise failure[0]
+            seconds = time.perf_counter() - epoch_start
+            metrics = {"epoch": epoch + 1, "loss": float(loss.sum() / max(pairs.sum(), 1)),
+                       "pairs": int(pairs.sum()), "tokens": int(done.sum()), "seconds": round(seconds, 3),
+                       "words_per_s": round(done.sum() / seconds, 1), "lr_start": lr_start, "lr_end": current_lr()}
+            result.epochs.append(metrics)
+            reporter.epoch_done(metrics)
+    finally:
+        reporter.close()
+    result.seconds = time.perf_counter() - started
+    for name, array in zip(Model._fields, model):
+        if not np.all(np.isfinite(array)):
+            raise TrainingDiverged(f"training diverged ({name} holds non-finite values) at lr {lr0:g}; lower --lr")
+    return result
