@@ -304,3 +304,28 @@ def full_sigmoid_loss(weights, biases, labels, inputs, num_true=1):
     estimates; targets 1/num_true on each label). [batch]"""
     logits, targets = _full_logits_and_targets(weights, biases, labels, inputs, num_true)
     return sigmoid_cross_entropy(logits, targets).sum(axis=1)
+
+
+def sgns_loss(input_vector, output_weights, target, negatives):
+    """word2vec C's skip-gram negative-sampling loss of one pair (no biases, no log-Q):
+    -log sigmoid(x . w[target]) - sum_k log sigmoid(-x . w[negatives[k]]); negatives equal to the
+    target are skipped, as word2vec C does."""
+    x, w = np.asarray(input_vector), np.asarray(output_weights)
+    kept = [k for k in np.asarray(negatives).tolist() if k != target]
+    return float(softplus(-(w[target] @ x)) + sum(softplus(w[k] @ x) for k in kept))
+
+
+def sgns_loss_grad(input_vector, output_weights, target, negatives):
+    """Gradients of sgns_loss: (d_output_weights [V, D] dense, d_input_vector [D])."""
+    x, w = np.asarray(input_vector), np.asarray(output_weights)
+    d_w = np.zeros_like(w)
+    g = sigmoid(w[target] @ x) - 1.0
+    d_x = g * w[target]
+    d_w[target] += g * x
+    for k in np.asarray(negatives).tolist():
+        if k == target:
+            continue
+        g = sigmoid(w[k] @ x)
+        d_x = d_x + g * w[k]
+        d_w[k] += g * x
+    return d_w, d_x

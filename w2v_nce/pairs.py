@@ -18,6 +18,7 @@ _WINDOW_STREAM = np.uint64(0xD1B54A32D192ED03)
 @njit(cache=True, inline="always")
 def mix64(x):
     """splitmix64 finalizer: a bijective 64-bit hash with full avalanche."""
+    x = np.uint64(x)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
@@ -31,8 +32,9 @@ def epoch_key(seed, epoch):
 @njit(cache=True, inline="always")
 def position_uniform(key, stream, position):
     """A uniform double in [0, 1) for one (epoch key, stream, token position)."""
-    return np.float64(mix64(key ^ stream ^ (np.uint64(position) * np.uint64(0xA0761D6478BD642F))) >> np.uint64(11)) \
-        * (1.0 / 9007199254740992.0)
+    # (every operand cast to uint64: numba turns int64 ^ uint64 into float64)
+    mixed = mix64(np.uint64(key) ^ np.uint64(stream) ^ (np.uint64(position) * np.uint64(0xA0761D6478BD642F)))
+    return np.float64(mixed >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")
@@ -101,7 +103,7 @@ def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, lo, hi,
     return n
 
 
-def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=0, epoch=0, block_tokens=1 << 20):
+def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0, block_tokens=1 << 20):
     """Yield (centres, contexts) int32 arrays block by block over the whole corpus."""
     keep_prob = corpus.vocab.keep_probabilities(subsample)
     centre_buf = np.empty(2 * window * block_tokens, dtype=np.int32)

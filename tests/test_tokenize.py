@@ -1,0 +1,96 @@
+import bz2
+import gzip
+import lzma
+
+import numpy as np
+import pytest
+
+from conftest import write
+from w2v_nce.corpus import CorpusSettings, prepare_corpus
+from w2v_nce.errors import CorpusError
+from w2v_nce.tokenize import scan_corpus
+
+
+def tokens_of(paths, chunk_bytes=1 << 16):
+    chunks = []
+    scan = scan_corpus(paths, chunks.append, chunk_bytes=chunk_bytes)
+    words = [scan.table.token_bytes(i) for i in range(len(scan.table))]
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+    return [words[i] for i in ids], scan.sentence_ends.tolist()
+
+
+def test_every_ascii_whitespace_separates_and_only_newline_ends_sentences(tmp_path):
+    path = write(tmp_path / "c.txt", b"a b\tc\rd\x0be\x0cf\ng  h\n\n\ni")
+    tokens, ends = tokens_of([path])
+    assert tokens == [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h", b"i"]
+    assert ends == [6, 8, 9]
+
+
+def test_non_ascii_whitespace_is_part_of_a_token(tmp_path):
+    path = write(tmp_path / "c.txt", "a\u00a0b c\u2028d\n".encode())
+    tokens, _ = tokens_of([path])
+    assert tokens == ["a\u00a0b".encode(), "c\u2028d".encode()]
+
+
+@pytest.mark.parametrize("chunk_bytes", [4, 7, 64])
+def test_chunk_boundaries_never_split_tokens(tmp_path, chunk_bytes):
+    words = [("w%d" % (i % 37)) * (1 + i % 5) for i in range(500)]
+    text = " ".join(words[:250]) + "\n" + " ".join(words[250:])
+    path = write(tmp_path / "c.txt", text)
+    tokens, ends = tokens_of([path], chunk_bytes=chunk_bytes)
+    assert tokens == [w.encode() for w in words]
+    assert ends == [250, 500]
+
+
+def test_one_long_line_is_one_sentence(tmp_path):
+    n = 300_000
+    path = write(tmp_path / "c.txt", " ".join("x%d" % (i % 1000) for i in range(n)))
+    tokens, ends = tokens_of([path], chunk_bytes=1 << 12)
+    assert len(tokens) == n and ends == [n]
+
+
+def test_a_token_longer_than_the_buffer(tmp_path):
+    long = b"y" * 10_000
+    path = write(tmp_path / "c.txt", b"a " + long + b" b\n")
+    tokens, _ = tokens_of([path], chunk_bytes=64)
+    assert tokens == [b"a", long, b"b"]
+
+
+def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
+    path = write(tmp_path / "c.txt", b"caf\xe9 caf\xe9 ok \xff\xfe ok\n")
+    corpus = prepare_corpus([path], CorpusSettings(min_count=1))
+    assert corpus.vocab.words == ["caf\ufffd", "ok", "\ufffd\ufffd"]
+
+
+def test_byte_tokens_that_decode_alike_are_merged(tmp_path):
+    path = write(tmp_path / "c.txt", b"x\xff x\xfe x\xff\n")  # two invalid bytes, same replacement
+    corpus = prepare_corpus([path], CorpusSettings(min_count=1))
+    assert corpus.vocab.words == ["x\ufffd"] and corpus.vocab.counts.tolist() == [3]
+
+
+@pytest.mark.parametrize("suffix,opener", [(".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)])
+def test_compressed_input(tmp_path, suffix, opener):
+    path = str(tmp_path / ("c.txt" + suffix))
+    with opener(path, "wb") as out:
+        out.write(b"one two two\nthree\n")
+    tokens, ends = tokens_of([path])
+    assert tokens == [b"one", b"two", b"two", b"three"] and ends == [3, 4]
+
+
+def test_several_files_each_end_a_sentence(tmp_path):
+    a = write(tmp_path / "a.txt", b"p q")
+    b = write(tmp_path / "b.txt", b"r s\n")
+    tokens, ends = tokens_of([a, b])
+    assert tokens == [b"p", b"q", b"r", b"s"] and ends == [2, 4]
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = write(tmp_path / "c.bin", b"abc\x00\x01\x02 def")
+    with pytest.raises(CorpusError, match="c.bin.*binary"):
+        tokens_of([path])
+
+
+def test_corrupt_gzip_is_a_corpus_error(tmp_path):
+    path = write(tmp_path / "c.txt.gz", b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(CorpusError, match="c.txt.gz"):
+        tokens_of([path])
