@@ -113,18 +113,18 @@ class Embeddings:
         return cls(words, vectors)
 
 
+_NUMBER_BYTES = frozenset(b"0123456789.-+eEinfaINFA \t\r")
+
+
 def _looks_binary(body, dim):
-    """Text if the first row, up to its newline, is a word and `dim` numbers."""
+    """Text if, after the first word, the first row holds only the bytes of numbers and spaces up to
+    its newline; 4 * dim raw float32 bytes essentially never do."""
     first = bytes(body[: min(len(body), 64 + 40 * dim)])
-    line = first.split(b"\n", 1)[0]
-    fields = line.split()
-    if len(fields) != dim + 1:
-        return True
-    try:
-        [float(f) for f in fields[1:]]
-    except ValueError:
-        return True
-    return False
+    space = first.find(b" ")
+    newline = first.find(b"\n", space + 1)
+    if space < 0 or newline < 0:
+        return space >= 0 and len(first) > space + 4 * dim
+    return not set(first[space + 1:newline]) <= _NUMBER_BYTES
 
 
 def _parse_text(path, body, count, dim):

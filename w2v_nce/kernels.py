@@ -252,8 +252,9 @@ def step_neg(model, input_id, target, negatives, lr, logits, grad_in):
     -log sigmoid(x . v_target) - sum_k log sigmoid(-x . v_neg_k)  (x = w_in[input_id], no biases).
 
     A negative equal to the target is skipped (not redrawn), as in word2vec C. All dot products are
-    taken before any update (they are independent, so their memory loads overlap), which makes this
-    exactly one gradient step, also when a negative repeats. Scratch: logits float64 [>= 1 + S],
+    taken before any update (they are independent, so their memory loads overlap); with distinct
+    negatives this is exactly one SGD step on the pair's loss, and a repeated negative's input
+    gradient sees the first copy's update, as in word2vec C. Scratch: logits float64 [>= 1 + S],
     grad_in float32 [D].
     """
     w_in, w_out = model.w_in, model.w_out

@@ -1,0 +1,80 @@
+"""`w2v-nce train`, `eval` and `similar` through click's CliRunner."""
+import json
+import os
+
+import yaml
+
+from conftest import TOY_ANALOGIES, TOY_CORPUS, write
+
+FAST = ("--epochs", "1", "--dim", "20")
+
+
+def test_train_then_eval_as_the_readme_shows(cli, tmp_path):
+    result = cli("train", TOY_CORPUS, *FAST, "--quiet")
+    assert result.output == ""
+    assert sorted(os.listdir(tmp_path / "w2v-out")) == sorted(
+        ["vectors.bin", "vectors.txt", "vocab.txt", "config.yaml", "metrics.json", "model.npz"])
+    table = cli("eval", TOY_ANALOGIES).stdout
+    assert "capital-common-countries" in table and "coverage" in table
+    line = json.loads(cli("eval", TOY_ANALOGIES, "--json").stdout)
+    assert set(line) == {"file", "task", "method", "restrict_vocab", "correct", "total_answered", "total_questions",
+                         "accuracy", "semantic", "syntactic", "sections"}
+    assert set(line["sections"][0]) == {"name", "correct", "answered", "questions"}
+    assert line["total_questions"] == 686
+
+
+def test_progress_lines_when_not_a_terminal(cli):
+    result = cli("train", TOY_CORPUS, *FAST, "--out", "o")
+    assert "epoch 1/1: loss" in result.stderr and "wrote vectors.bin" in result.stderr
+
+
+def test_config_file_then_options(cli, tmp_path):
+    write(tmp_path / "c.yaml", "loss: nce\ndim: 12\nepochs: 1\nlr: 0.05\n")
+    cli("train", TOY_CORPUS, "--config", "c.yaml", "--dim", "8", "--quiet")
+    resolved = yaml.safe_load(open(tmp_path / "w2v-out" / "config.yaml"))
+    assert (resolved["loss"], resolved["dim"], resolved["lr"], resolved["remove_accidental_hits"]) == ("nce", 8, 0.05, False)
+    cli("train", TOY_CORPUS, "--config", "w2v-out/config.yaml", "--out", "again", "--quiet")
+    assert yaml.safe_load(open(tmp_path / "again" / "config.yaml")) == resolved
+
+
+def test_loss_option_takes_its_preset(cli, tmp_path):
+    cli("train", TOY_CORPUS, "--loss", "neg", "--epochs", "1", "--quiet")
+    resolved = yaml.safe_load(open(tmp_path / "w2v-out" / "config.yaml"))
+    preset = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "configs", "neg.yaml")))
+    assert resolved["loss"] == "neg" and resolved["sampler"] == "unigram"
+    assert resolved["lr"] == preset["lr"] and resolved["num_sampled"] == preset["num_sampled"]
+
+
+def test_config_errors_name_the_key(cli, tmp_path):
+    write(tmp_path / "bad.yaml", "dim: 10\nwindw: 3\n")
+    assert "bad.yaml: unknown key 'windw'" in cli("train", TOY_CORPUS, "--config", "bad.yaml", exit_code=1).output
+    write(tmp_path / "bad2.yaml", "lr: fast\n")
+    assert "bad2.yaml: 'lr' must be a number" in cli("train", TOY_CORPUS, "--config", "bad2.yaml", exit_code=1).output
+    write(tmp_path / "bad3.yaml", "lr: [\n")
+    assert "bad3.yaml:" in cli("train", TOY_CORPUS, "--config", "bad3.yaml", exit_code=1).output
+    assert "--loss" in cli("train", TOY_CORPUS, "--loss", "softmax", exit_code=2).output
+    assert "--lr" in cli("train", TOY_CORPUS, "--lr", "0", exit_code=2).output
+
+
+def test_divergence_exits_1_and_keeps_previous_vectors(cli, tmp_path):
+    cli("train", TOY_CORPUS, *FAST, "--quiet")
+    before = open(tmp_path / "w2v-out" / "vectors.bin", "rb").read()
+    result = cli("train", TOY_CORPUS, "--loss", "nce", "--lr", "1e6", "--epochs", "1", "--threads", "1", "--quiet",
+                 exit_code=1)
+    assert "diverged" in result.output and "lower --lr" in result.output and "Traceback" not in result.output
+    assert open(tmp_path / "w2v-out" / "vectors.bin", "rb").read() == before
+
+
+def test_eval_errors(cli, tmp_path):
+    assert "no such vectors file" in cli("eval", TOY_ANALOGIES, exit_code=1).output
+    write(tmp_path / "v.txt", "3 2\na 1 2\n")
+    assert "header says 3 rows" in cli("eval", TOY_ANALOGIES, "--vectors", "v.txt", exit_code=1).output
+
+
+def test_similar(cli):
+    cli("train", TOY_CORPUS, "--epochs", "2", "--dim", "30", "--quiet")
+    result = cli("similar", "king", "-", "man", "+", "woman", "-n", "3")
+    assert result.stdout.splitlines()[0] == "king - man + woman:"
+    assert result.stdout.splitlines()[1].split()[0] == "queen"
+    assert len(cli("similar", "paris", "cat", "-n", "2").stdout.splitlines()) == 6
+    assert "'nosuchword' is not in the vocabulary" in cli("similar", "nosuchword", exit_code=1).output

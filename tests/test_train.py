@@ -1,0 +1,89 @@
+"""The training loop on the embedded toy corpus: determinism, multithreaded quality, divergence, outputs."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import TOY_ANALOGIES, TOY_CORPUS
+from w2v_nce import api
+from w2v_nce.config import resolve
+from w2v_nce.errors import TrainingDiverged
+from w2v_nce.evaluate import evaluate_analogies
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return api.prepare(TOY_CORPUS, use_cache=False)
+
+
+@pytest.mark.parametrize("loss", ["sampled_softmax", "nce", "neg"])
+def test_one_thread_and_a_seed_give_identical_vectors(toy, loss):
+    config = resolve(overrides={"loss": loss, "epochs": 1, "threads": 1, "seed": 3, "dim": 20})
+    first = api.train(toy, config).model
+    second = api.train(toy, config).model
+    for a, b in zip(first, second):
+        assert np.array_equal(a, b)
+    other = api.train(toy, resolve(overrides={"loss": loss, "epochs": 1, "threads": 1, "seed": 4, "dim": 20})).model
+    assert not np.array_equal(first.w_in, other.w_in)
+
+
+@pytest.mark.parametrize("loss", ["sampled_softmax", "nce", "neg"])
+def test_two_threads_learn_the_planted_analogies(toy, loss):
+    config = resolve(overrides={"loss": loss, "epochs": 3, "threads": 2, "dim": 50})
+    result = api.train(toy, config)
+    losses = [e["loss"] for e in result.epochs]
+    assert losses[-1] < losses[0]
+    assert all(e["pairs"] > 500_000 and e["tokens"] == toy.n_tokens for e in result.epochs)
+    report = evaluate_analogies(result.embeddings(), TOY_ANALOGIES)
+    assert report["total_answered"] == report["total_questions"] == 686
+    assert report["accuracy"] > 0.9
+
+
+def test_neighbours_of_a_planted_family(toy):
+    result = api.train(toy, resolve(overrides={"epochs": 3, "dim": 50}))
+    neighbours = [w for w, _ in result.embeddings().most_similar(["france"], topn=30)]
+    assert "paris" in neighbours  # the pair shares its topic words
+
+
+def test_divergence_is_a_one_line_error_naming_the_learning_rate(toy):
+    config = resolve(overrides={"loss": "nce", "epochs": 1, "lr": 1e6, "threads": 1})
+    with pytest.raises(TrainingDiverged, match=r"lr .*lower --lr"):
+        api.train(toy, config)
+
+
+def test_save_writes_every_output_and_reloads(toy, tmp_path):
+    config = resolve(overrides={"epochs": 1, "dim": 16})
+    result = api.train(toy, config)
+    paths = api.save(result, str(tmp_path / "out"))
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(
+        ["vectors.bin", "vectors.txt", "vocab.txt", "config.yaml", "metrics.json", "model.npz"])
+    metrics = json.load(open(paths["metrics.json"]))
+    assert metrics["vocab_size"] == len(toy.vocab) and len(metrics["epochs"]) == 1
+    assert set(metrics["epochs"][0]) >= {"loss", "pairs", "tokens", "words_per_s", "seconds", "lr_start", "lr_end"}
+    model, vocab, config_text = api.load_model(paths["model.npz"])
+    np.testing.assert_array_equal(model.w_in, result.model.w_in)
+    np.testing.assert_array_equal(model.b_out, result.model.b_out)
+    assert vocab.words == toy.vocab.words
+    assert resolve(str(tmp_path / "out" / "config.yaml")) == resolve(overrides=dict(config.to_dict()))
+    binary = api.load_vectors(paths["vectors.bin"])
+    text = api.load_vectors(paths["vectors.txt"])
+    np.testing.assert_array_equal(binary.vectors, result.model.w_in)
+    np.testing.assert_allclose(text.vectors, result.model.w_in, atol=5e-7)
+
+
+def test_a_failing_save_leaves_the_previous_files(toy, tmp_path, monkeypatch):
+    result = api.train(toy, resolve(overrides={"epochs": 1, "dim": 8}))
+    out = str(tmp_path / "out")
+    api.save(result, out)
+    before = {name: open(os.path.join(out, name), "rb").read() for name in os.listdir(out)}
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("w2v_nce.api.save_model", explode)
+    result.model.w_in[:] = 0
+    with pytest.raises(KeyboardInterrupt):
+        api.save(result, out)
+    after = {name: open(os.path.join(out, name), "rb").read() for name in os.listdir(out)}
+    assert after == before
