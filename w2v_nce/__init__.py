@@ -1,7 +1,10 @@
 """w2v-nce: word2vec skip-gram with TensorFlow-exact NCE and sampled softmax, in Numba."""
-from .api import pairs, prepare
+from .api import evaluate, load_model, load_vectors, pairs, prepare, save, train
+from .config import TrainConfig, resolve
 from .corpus import CorpusSettings, EncodedCorpus
+from .embeddings import Embeddings
 from .errors import W2VError
 from .vocab import Vocab
 
-__all__ = ["CorpusSettings", "EncodedCorpus", "Vocab", "W2VError", "pairs", "prepare"]
+__all__ = ["CorpusSettings", "Embeddings", "EncodedCorpus", "TrainConfig", "Vocab", "W2VError", "evaluate",
+           "load_model", "load_vectors", "pairs", "prepare", "resolve", "save", "train"]

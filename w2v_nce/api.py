@@ -14,7 +14,7 @@ from .io_utils import atomic_open, replace_files
 from .kernels import Model
 from .pairs import iter_pairs
 from .train import train as train_model
-from .vocab import Vocab, write_vocab
+from .vocab import Vocab
 
 
 def prepare(corpus, settings=CorpusSettings(), cache_dir=None, use_cache=True):

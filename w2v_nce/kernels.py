@@ -33,7 +33,8 @@ FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 
 Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
 Text = namedtuple("Text", "ids offsets keep_prob")           # int32 [N], int64 [S + 1], float64 [V]
-Noise = namedtuple("Noise", "kind probs alias_prob alias_index")  # int, float64 [V], float64 [V], int64 [V]
+# kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
+Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
 Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits seed epoch")
 
 
@@ -122,11 +123,12 @@ def draw_unique(noise, num_sampled, rng, stamp, stamp_value, out):
 
 
 @njit(cache=True, inline="always")
-def log_expected_count(p, num_tries, num_sampled):
-    """log Q(k): TF's expected count, S p when nothing was rejected, else 1 - (1 - p)^num_tries."""
+def log_expected_count(noise, k, num_tries, num_sampled):
+    """log Q(k): TF's expected count, S P(k) when nothing was rejected, else 1 - (1 - P(k))^num_tries
+    (from the precomputed log P and log(1 - P), so a draw costs at most one exp and one log)."""
     if num_tries == num_sampled:
-        return math.log(num_sampled * p)
-    return math.log(-math.expm1(num_tries * math.log1p(-p)))
+        return math.log(num_sampled) + noise.log_probs[k]
+    return math.log(-math.expm1(num_tries * noise.log1m_probs[k]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -134,16 +136,12 @@ def log_expected_count(p, num_tries, num_sampled):
 
 
 @njit(cache=True, inline="always")
-def softplus(x):
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-@njit(cache=True, inline="always")
-def sigmoid(x):
+def sigmoid_softplus(x):
+    """(sigmoid(x), softplus(-x)) = (1 / (1 + e^-x), -log sigmoid(x)) from one exp, stable for any x."""
+    e = math.exp(-abs(x))
     if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+        return 1.0 / (1.0 + e), math.log1p(e)
+    return e / (1.0 + e), math.log1p(e) - x
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
@@ -160,13 +158,14 @@ def dot(a, b):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def step_sampled(loss, model, input_ids, labels, log_q_true, sampled, log_q_sampled, remove_hits, lr,
-                 logits, grad_in, is_last):
+                 logits, grad_in, grad_out, is_last):
     """One SGD step on the summed TF loss (nce or sampled softmax) of one batch; returns that loss.
 
     input_ids [B], labels [B, T], log_q_true [B, T], sampled [S], log_q_sampled [S]. Scratch: logits
-    float64 [>= B, >= T + S], grad_in float32 [>= B, D], is_last bool [>= S]. All logits and gradients
-    are computed from the weights as they were on entry, then applied: exactly one step of
-    w -= lr * d(sum of losses)/dw.
+    float64 [>= B, >= T + S], grad_in float32 [>= B, D], grad_out float32 [>= S, D], is_last bool [>= S].
+    All logits and gradients are computed from the weights as they were on entry, then applied:
+    exactly one step of w -= lr * d(sum of losses)/dw. A masked (accidental-hit) logit is -FLT_MAX, as
+    in TF, and contributes exactly 0 to the loss and to every gradient.
     """
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
     batch, num_true = labels.shape
@@ -179,6 +178,8 @@ def step_sampled(loss, model, input_ids, labels, log_q_true, sampled, log_q_samp
                 if sampled[later] == sampled[m]:
                     is_last[m] = False
                     break
+    for m in range(num_sampled):
+        grad_out[m, :] = 0.0
     total = 0.0
     for i in range(batch):
         x = w_in[input_ids[i]]
@@ -201,46 +202,67 @@ def step_sampled(loss, model, input_ids, labels, log_q_true, sampled, log_q_samp
             for c in range(width):
                 z = 1.0 / num_true if c < num_true else 0.0
                 v = logits[i, c]
-                total += softplus(v) - v * z
-                logits[i, c] = sigmoid(v) - z
+                probability, softplus_neg = sigmoid_softplus(v)  # softplus(v) = softplus(-v) + v
+                total += softplus_neg + v - v * z
+                logits[i, c] = probability - z
         else:
             top = logits[i, 0]
             for c in range(1, width):
                 top = max(top, logits[i, c])
             norm = 0.0
             for c in range(width):
-                norm += math.exp(logits[i, c] - top)
-            log_norm = math.log(norm)
+                z = 1.0 / num_true if c < num_true else 0.0
+                total -= z * (logits[i, c] - top)
+                logits[i, c] = math.exp(logits[i, c] - top)
+                norm += logits[i, c]
+            total += math.log(norm)
             for c in range(width):
                 z = 1.0 / num_true if c < num_true else 0.0
-                shifted = logits[i, c] - top
-                total += z * (log_norm - shifted)
-                logits[i, c] = math.exp(shifted - log_norm) - z
+                logits[i, c] = logits[i, c] / norm - z
+        # Input gradient of example i, and (same pass) the sampled rows' gradients summed over examples.
         g_in = grad_in[i]
         g_in[:] = 0.0
         for c in range(width):
-            row = labels[i, c] if c < num_true else sampled[c - num_true]
             g = np.float32(logits[i, c])
-            if g != 0.0:
-                w = w_out[row]
+            if g == 0.0:
+                continue
+            if c < num_true:
+                w = w_out[labels[i, c]]
                 for d in range(g_in.shape[0]):
                     g_in[d] += g * w[d]
-    # Output side: every example's gradient, from the input vectors as they were on entry.
+            else:
+                w = w_out[sampled[c - num_true]]
+                g_out = grad_out[c - num_true]
+                for d in range(g_in.shape[0]):
+                    g_in[d] += g * w[d]
+                    g_out[d] += g * x[d]
+    # Apply: output rows first (from the input vectors as they were on entry), then the input rows.
+    step = np.float32(lr)
     for i in range(batch):
         x = w_in[input_ids[i]]
-        for c in range(width):
-            row = labels[i, c] if c < num_true else sampled[c - num_true]
-            g = logits[i, c]
+        for j in range(num_true):
+            g = logits[i, j]
             if g != 0.0:
-                step = np.float32(lr * g)
-                w = w_out[row]
+                w = w_out[labels[i, j]]
+                scaled = np.float32(lr * g)
                 for d in range(x.shape[0]):
-                    w[d] -= step * x[d]
-                b_out[row] -= step
+                    w[d] -= scaled * x[d]
+                b_out[labels[i, j]] -= scaled
+    for m in range(num_sampled):
+        bias_gradient = 0.0
+        touched = False  # a column masked in every row has nothing to apply
+        for i in range(batch):
+            bias_gradient += logits[i, num_true + m]
+            touched = touched or logits[i, num_true + m] != 0.0
+        if touched:
+            w = w_out[sampled[m]]
+            g_out = grad_out[m]
+            for d in range(w.shape[0]):
+                w[d] -= step * g_out[d]
+            b_out[sampled[m]] -= np.float32(lr * bias_gradient)
     for i in range(batch):
         x = w_in[input_ids[i]]
         g_in = grad_in[i]
-        step = np.float32(lr)
         for d in range(x.shape[0]):
             x[d] -= step * g_in[d]
     return total
@@ -269,9 +291,11 @@ def step_neg(model, input_id, target, negatives, lr, logits, grad_in):
         row = target if k == 0 else negatives[k - 1]
         if k > 0 and row == target:
             continue
-        f = logits[k] if k == 0 else -logits[k]  # the loss is softplus(-f) with f signed towards the label
-        total += softplus(-f)
-        g = np.float32(lr * (sigmoid(f) - 1.0))
+        # f is signed towards the label: the loss is -log sigmoid(f), the gradient (sigmoid(f) - 1) df
+        f = logits[k] if k == 0 else -logits[k]
+        probability, loss = sigmoid_softplus(f)
+        total += loss
+        g = np.float32(lr * (probability - 1.0))
         if k > 0:
             g = -g
         w = w_out[row]
@@ -309,6 +333,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     log_q_sampled = np.empty(num_sampled, dtype=np.float64)
     logits = np.empty((2 * window, 1 + num_sampled), dtype=np.float64)
     grad_in = np.empty((2 * window, dim), dtype=np.float32)
+    grad_out = np.empty((num_sampled, dim), dtype=np.float32)
     is_last = np.empty(num_sampled, dtype=np.bool_)
     total = 0.0
     pairs = 0
@@ -348,12 +373,12 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
         for m in range(num_sampled):
             prefetch_row(model.w_out, sampled[m])
         for m in range(num_sampled):
-            log_q_sampled[m] = log_expected_count(noise.probs[sampled[m]], tries, num_sampled)
-        log_q_word = log_expected_count(noise.probs[word], tries, num_sampled)
+            log_q_sampled[m] = log_expected_count(noise, sampled[m], tries, num_sampled)
+        log_q_word = log_expected_count(noise, word, tries, num_sampled)
         for k in range(n):
             labels[k, 0] = word
             log_q_true[k, 0] = log_q_word
         total += step_sampled(settings.loss, model, input_ids[:n], labels[:n], log_q_true[:n], sampled,
-                              log_q_sampled, settings.remove_hits, lr, logits, grad_in, is_last)
+                              log_q_sampled, settings.remove_hits, lr, logits, grad_in, grad_out, is_last)
         pairs += n
     return total, pairs, batches

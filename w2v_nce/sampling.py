@@ -38,4 +38,4 @@ def build_noise(sampler, counts, distortion=0.75):
         accept, alias = alias_table(probabilities)
     else:
         accept, alias = np.ones(n), np.arange(n, dtype=np.int64)
-    return Noise(SAMPLER_CODES[sampler], probabilities, accept, alias)
+    return Noise(SAMPLER_CODES[sampler], probabilities, np.log(probabilities), np.log1p(-probabilities), accept, alias)

@@ -6,8 +6,8 @@ decoded per token and never held as a Python list; decoding, lowercasing and the
 per *distinct* token in `vocab.py`.
 
 `scan_corpus` reads the files chunk by chunk, so a single 100 MB line costs no more than many short ones,
-and writes one int32 per token (its first-seen index in the table) to a binary sink, plus the sentence
-ends, for `corpus.py` to remap into vocabulary ids.
+and hands one int32 per token (its first-seen index in the table) to a sink, chunk by chunk, plus the
+sentence ends, for `corpus.py` to remap into vocabulary ids.
 """
 import bz2
 import gzip
@@ -264,4 +264,3 @@ def distinct_positive(sorted_values):
     last sentence already; an empty file adds nothing)."""
     values = sorted_values[sorted_values > 0]
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values
-    return ScanResult(table, n_tokens, ends)
