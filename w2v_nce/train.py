@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from .embeddings import Embeddings
 from .errors import TrainingDiverged
@@ -57,8 +58,7 @@ class Progress:
     def __init__(self, mode, total_tokens, epochs):
         self.mode, self.total, self.epochs, self.bar = mode, total_tokens, epochs, None
         if mode == "bar":
-            from tqdm import tqdm
-            self.bar = tqdm(total=total_tokens * epochs, unit="tok", unit_scale=True, dynamic_ncols=True,
+            self.bar = tqdm(total=total_tokens * epochs, unit="word", unit_scale=True, dynamic_ncols=True,
                             file=sys.stderr, smoothing=0.1)
 
     def update(self, epoch, done, lr, loss):
