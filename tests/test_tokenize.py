@@ -94,3 +94,17 @@ def test_corrupt_gzip_is_a_corpus_error(tmp_path):
     path = write(tmp_path / "c.txt.gz", b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(CorpusError, match="c.txt.gz"):
         tokens_of([path])
+
+
+def test_table_growth_keeps_every_token_findable(tmp_path):
+    """200,000 distinct tokens force the hash table to grow (and rehash) twice; repeats after the
+    growth must find their first occurrence, not add a duplicate."""
+    words = [f"w{i}" for i in range(200_000)]
+    path = write(tmp_path / "c.txt", " ".join(words) + "\n" + " ".join(reversed(words)) + "\n")
+    chunks = []
+    scan = scan_corpus([path], chunks.append)
+    assert len(scan.table) == 200_000
+    assert scan.table.counts().tolist() == [2] * 200_000
+    ids = np.concatenate(chunks)
+    assert ids[:200_000].tolist() == list(range(200_000))
+    assert ids[200_000:].tolist() == list(range(199_999, -1, -1))

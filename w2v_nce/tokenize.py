@@ -37,15 +37,27 @@ def _is_space(byte):
     return byte == 32 or (9 <= byte <= 13)
 
 
+# Columns of TokenTable.meta: one 32-byte row per distinct token, so a lookup touches one cache line.
+START, LENGTH, COUNT, HASH = 0, 1, 2, 3
+_LOW63 = np.uint64(0x7FFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _tag(h):
+    """Hash bits 32..62 in the high half of a slot (which therefore stays >= 0; the low half holds the
+    token index, and the slot position comes from the low bits of the hash)."""
+    return np.int64((h >> np.uint64(32)) & np.uint64(0x7FFFFFFF)) << 32
+
+
 @njit(cache=True, nogil=True)
-def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_count, arena, n_state,
-                 out_ids, n_out, sent_ends, n_sent, tokens_before):
+def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, sent_ends, n_sent, tokens_before):
     """Tokenize buf[start:end] (which ends on whitespace or at end of input) into the hash table.
 
-    n_state = [n_words, arena_used, last sentence end]. Appends each token's word index to out_ids (from n_out) and the
-    global token count at each newline that closes a non-empty sentence to sent_ends (from n_sent).
-    Returns (status, position reached, n_out, n_sent); on a full table or arena the caller grows it and
-    calls again from the position reached, which is always a token boundary.
+    slots: open addressing, each used slot = (31 hash bits << 32) | token index, -1 when empty.
+    n_state = [n_tokens, arena bytes used, last sentence end]. Appends each token's index to out_ids
+    (from n_out) and the global token count at each newline that closes a non-empty sentence to
+    sent_ends (from n_sent). Returns (status, position reached, n_out, n_sent); on a full table or
+    arena the caller grows it and calls again from the position reached, always a token boundary.
     """
     n_words = n_state[0]
     arena_used = n_state[1]
@@ -64,7 +76,7 @@ def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_c
                     n_state[2] = total
             i += 1
             continue
-        if 2 * (n_words + 1) > slots.shape[0] or n_words + 1 > word_start.shape[0]:
+        if 2 * (n_words + 1) > slots.shape[0] or n_words + 1 > meta.shape[0]:
             n_state[0] = n_words
             n_state[1] = arena_used
             return _TABLE_FULL, i, n_out, n_sent
@@ -75,7 +87,7 @@ def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_c
             j += 1
         length = j - i
         slot = np.int64(h & np.uint64(mask))
-        tag = np.int64(h >> np.uint64(33)) << 32  # 31 hash bits: a used slot stays >= 0
+        tag = _tag(h)
         while True:
             packed = slots[slot]
             if packed < 0:
@@ -85,24 +97,24 @@ def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_c
                     return _ARENA_FULL, i, n_out, n_sent
                 arena[arena_used:arena_used + length] = buf[i:j]
                 slots[slot] = tag | n_words
-                word_start[n_words] = arena_used
-                word_len[n_words] = length
-                word_hash[n_words] = h
-                word_count[n_words] = 1
+                meta[n_words, START] = arena_used
+                meta[n_words, LENGTH] = length
+                meta[n_words, COUNT] = 1
+                meta[n_words, HASH] = np.int64(h & _LOW63)  # all the bits that slot and tag use
                 arena_used += length
                 w = n_words
                 n_words += 1
                 break
             w = packed & 0xFFFFFFFF
-            if (packed ^ tag) >> 32 == 0 and word_len[w] == length:
-                s = word_start[w]
+            if (packed ^ tag) >> 32 == 0 and meta[w, LENGTH] == length:
+                s = meta[w, START]
                 same = True
                 for k in range(length):
                     if arena[s + k] != buf[i + k]:
                         same = False
                         break
                 if same:
-                    word_count[w] += 1
+                    meta[w, COUNT] += 1
                     break
             slot = (slot + 1) & mask
         out_ids[n_out] = w
@@ -114,13 +126,15 @@ def _scan_kernel(buf, start, end, slots, word_start, word_len, word_hash, word_c
 
 
 @njit(cache=True, nogil=True)
-def _rehash(slots, word_hash, n_words):
+def _rehash(slots, meta, n_words):
+    """Insert tokens 0..n_words-1 into empty `slots`, placed as _scan_kernel places them."""
     mask = slots.shape[0] - 1
     for w in range(n_words):
-        slot = np.int64(word_hash[w] & np.uint64(mask))
+        h = np.uint64(meta[w, HASH])
+        slot = np.int64(h & np.uint64(mask))
         while slots[slot] >= 0:
             slot = (slot + 1) & mask
-        slots[slot] = (np.int64(word_hash[w] >> np.uint64(33)) << 32) | w
+        slots[slot] = _tag(h) | w
 
 
 class TokenTable:
@@ -128,26 +142,20 @@ class TokenTable:
 
     def __init__(self, capacity=1 << 16, arena_bytes=1 << 20):
         self.slots = np.full(2 * capacity, -1, dtype=np.int64)
-        self.word_start = np.zeros(capacity, dtype=np.int64)
-        self.word_len = np.zeros(capacity, dtype=np.int32)
-        self.word_hash = np.zeros(capacity, dtype=np.uint64)
-        self.word_count = np.zeros(capacity, dtype=np.int64)
-        self.arena = np.zeros(arena_bytes, dtype=np.uint8)
-        self.state = np.zeros(3, dtype=np.int64)  # n_words, arena bytes used, last sentence end
+        self.meta = np.zeros((capacity, 4), dtype=np.int64)  # START, LENGTH, COUNT, HASH per token
+        self.arena = np.zeros(arena_bytes, dtype=np.uint8)  # the tokens' bytes back to back
+        self.state = np.zeros(3, dtype=np.int64)  # n_tokens, arena bytes used, last sentence end
 
     def __len__(self):
         return int(self.state[0])
 
     def _grow_table(self):
         n = len(self)
-        capacity = 2 * self.word_start.shape[0]
-        for name in ("word_start", "word_len", "word_hash", "word_count"):
-            old = getattr(self, name)
-            new = np.zeros(capacity, dtype=old.dtype)
-            new[:n] = old[:n]
-            setattr(self, name, new)
-        self.slots = np.full(2 * capacity, -1, dtype=np.int64)
-        _rehash(self.slots, self.word_hash, n)
+        meta = np.zeros((2 * self.meta.shape[0], 4), dtype=np.int64)
+        meta[:n] = self.meta[:n]
+        self.meta = meta
+        self.slots = np.full(2 * meta.shape[0], -1, dtype=np.int64)
+        _rehash(self.slots, self.meta, n)
 
     def _grow_arena(self, at_least):
         new = np.zeros(max(2 * self.arena.shape[0], at_least), dtype=np.uint8)
@@ -158,9 +166,8 @@ class TokenTable:
         """Tokenize buf[:end]; returns (n_tokens, n_sentence_ends) written to out_ids / sent_ends."""
         pos, n_out, n_sent = 0, 0, 0
         while True:
-            status, pos, n_out, n_sent = _scan_kernel(
-                buf, pos, end, self.slots, self.word_start, self.word_len, self.word_hash, self.word_count,
-                self.arena, self.state, out_ids, n_out, sent_ends, n_sent, tokens_before)
+            status, pos, n_out, n_sent = _scan_kernel(buf, pos, end, self.slots, self.meta, self.arena, self.state,
+                                                      out_ids, n_out, sent_ends, n_sent, tokens_before)
             if status == _DONE:
                 return n_out, n_sent
             if status == _TABLE_FULL:
@@ -168,12 +175,15 @@ class TokenTable:
             else:
                 self._grow_arena(int(self.state[1]) + end - pos)
 
-    def token_bytes(self, index):
-        start = self.word_start[index]
-        return self.arena[start:start + self.word_len[index]].tobytes()
+    def lengths(self):
+        return self.meta[: len(self), LENGTH]
 
     def counts(self):
-        return self.word_count[: len(self)]
+        return self.meta[: len(self), COUNT]
+
+    def token_bytes(self, index):
+        start = self.meta[index, START]
+        return self.arena[start:start + self.meta[index, LENGTH]].tobytes()
 
 
 def open_corpus(path):

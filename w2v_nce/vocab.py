@@ -73,7 +73,7 @@ def merge_tokens(table, lowercase):
     # The arena holds the tokens back to back in first-seen order: byte i of it, in token t, goes to i + t.
     used = int(table.state[1])
     joined = np.full(used + n, ord("\n"), dtype=np.uint8)
-    joined[np.arange(used) + np.repeat(np.arange(n), table.word_len[:n])] = table.arena[:used]
+    joined[np.arange(used) + np.repeat(np.arange(n), table.lengths())] = table.arena[:used]
     text = joined.tobytes().decode("utf-8", "replace")
     if lowercase:
         text = text.lower()
