@@ -37,6 +37,8 @@ def build_corpus(source, megabytes, path):
             while written < target:
                 piece = data[: target - written]
                 cut = piece.rfind(b"\n") + 1 if len(piece) < len(data) else len(piece)
+                if cut == 0:  # less than one line left to reach the target
+                    break
                 out.write(piece[:cut])
                 written += cut
         else:

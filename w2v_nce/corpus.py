@@ -77,8 +77,8 @@ def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None):
             raise CorpusError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
     if cache_dir is None or "-" in paths:
         with tempfile.TemporaryDirectory(prefix="w2v-nce-") as tmp:
-            _encode_into(paths, settings, tmp)
-            return _load(tmp, mmap=False, cache_path=None, from_cache=False)
+            vocab = _encode_into(paths, settings, tmp)
+            return _load(tmp, mmap=False, cache_path=None, from_cache=False, vocab=vocab)
     entry = os.path.join(cache_dir, cache_key(paths, settings))
     if os.path.isfile(os.path.join(entry, "meta.json")):
         try:
@@ -86,8 +86,8 @@ def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None):
         except (OSError, ValueError):
             pass  # a damaged entry is rebuilt below
     with atomic_directory(entry) as tmp:
-        _encode_into(paths, settings, tmp)
-    return _load(entry, mmap=True, cache_path=entry, from_cache=False)
+        vocab = _encode_into(paths, settings, tmp)
+    return _load(entry, mmap=True, cache_path=entry, from_cache=False, vocab=vocab)
 
 
 class _RawIds:
@@ -134,14 +134,14 @@ def _encode_into(paths, settings, directory):
     for chunk in raw:
         _remap_chunk(chunk, token_to_id, ids, scan.sentence_ends, new_ends, state)
     new_ends[state[2]:] = state[1]
-    ids.flush()
-    del ids
+    del ids  # unmapped; the pages reach the file through the page cache (no msync wait)
     offsets = np.concatenate([[0], distinct_positive(new_ends)]).astype(np.int64)
     np.save(os.path.join(directory, "offsets.npy"), offsets)
     vocab.save(os.path.join(directory, "vocab.txt"))
     with open(os.path.join(directory, "meta.json"), "w") as meta:
         json.dump({"format": CACHE_FORMAT, "sources": paths, "raw_tokens": scan.n_tokens,
                    "settings": settings.__dict__}, meta)
+    return vocab
 
 
 @njit(cache=True, nogil=True)
@@ -163,11 +163,13 @@ def _remap_chunk(raw, token_to_id, ids, sentence_ends, new_ends, state):
     state[2] = s
 
 
-def _load(directory, mmap, cache_path, from_cache):
+def _load(directory, mmap, cache_path, from_cache, vocab=None):
+    """The arrays of an encoded directory (memory-mapped if mmap); the vocabulary is read unless given."""
     mode = "r" if mmap else None
     ids = np.load(os.path.join(directory, "ids.npy"), mmap_mode=mode)
     offsets = np.load(os.path.join(directory, "offsets.npy"))
-    vocab = Vocab.load(os.path.join(directory, "vocab.txt"))
+    if vocab is None:
+        vocab = Vocab.load(os.path.join(directory, "vocab.txt"))
     if offsets[-1] != ids.shape[0] or vocab.total != ids.shape[0]:
         raise ValueError("inconsistent cache entry")
     return EncodedCorpus(ids, offsets, vocab, cache_path, from_cache)

@@ -38,8 +38,8 @@ def _is_space(byte):
 
 
 # Columns of TokenTable.meta: one 32-byte row per distinct token, so a lookup touches one cache line.
-START, LENGTH, COUNT, HASH = 0, 1, 2, 3
-_LOW63 = np.uint64(0x7FFFFFFFFFFFFFFF)
+# PREFIX holds the token's first 8 bytes (little-endian), so most tokens compare without the arena.
+START, LENGTH, COUNT, PREFIX = 0, 1, 2, 3
 
 
 @njit(cache=True, inline="always")
@@ -82,10 +82,14 @@ def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, s
             return _TABLE_FULL, i, n_out, n_sent
         j = i
         h = _FNV_OFFSET
+        prefix = np.uint64(0)
         while j < end and not _is_space(buf[j]):
             h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
+            if j - i < 8:
+                prefix |= np.uint64(buf[j]) << np.uint64(8 * (j - i))
             j += 1
         length = j - i
+        prefix_bits = np.int64(prefix)
         slot = np.int64(h & np.uint64(mask))
         tag = _tag(h)
         while True:
@@ -100,16 +104,16 @@ def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, s
                 meta[n_words, START] = arena_used
                 meta[n_words, LENGTH] = length
                 meta[n_words, COUNT] = 1
-                meta[n_words, HASH] = np.int64(h & _LOW63)  # all the bits that slot and tag use
+                meta[n_words, PREFIX] = prefix_bits
                 arena_used += length
                 w = n_words
                 n_words += 1
                 break
             w = packed & 0xFFFFFFFF
-            if (packed ^ tag) >> 32 == 0 and meta[w, LENGTH] == length:
+            if (packed ^ tag) >> 32 == 0 and meta[w, LENGTH] == length and meta[w, PREFIX] == prefix_bits:
                 s = meta[w, START]
                 same = True
-                for k in range(length):
+                for k in range(8, length):
                     if arena[s + k] != buf[i + k]:
                         same = False
                         break
@@ -126,11 +130,13 @@ def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, s
 
 
 @njit(cache=True, nogil=True)
-def _rehash(slots, meta, n_words):
+def _rehash(slots, meta, arena, n_words):
     """Insert tokens 0..n_words-1 into empty `slots`, placed as _scan_kernel places them."""
     mask = slots.shape[0] - 1
     for w in range(n_words):
-        h = np.uint64(meta[w, HASH])
+        h = _FNV_OFFSET
+        for k in range(meta[w, START], meta[w, START] + meta[w, LENGTH]):
+            h = (h ^ np.uint64(arena[k])) * _FNV_PRIME
         slot = np.int64(h & np.uint64(mask))
         while slots[slot] >= 0:
             slot = (slot + 1) & mask
@@ -142,7 +148,7 @@ class TokenTable:
 
     def __init__(self, capacity=1 << 16, arena_bytes=1 << 20):
         self.slots = np.full(2 * capacity, -1, dtype=np.int64)
-        self.meta = np.zeros((capacity, 4), dtype=np.int64)  # START, LENGTH, COUNT, HASH per token
+        self.meta = np.zeros((capacity, 4), dtype=np.int64)  # START, LENGTH, COUNT, PREFIX per token
         self.arena = np.zeros(arena_bytes, dtype=np.uint8)  # the tokens' bytes back to back
         self.state = np.zeros(3, dtype=np.int64)  # n_tokens, arena bytes used, last sentence end
 
@@ -155,7 +161,7 @@ class TokenTable:
         meta[:n] = self.meta[:n]
         self.meta = meta
         self.slots = np.full(2 * meta.shape[0], -1, dtype=np.int64)
-        _rehash(self.slots, self.meta, n)
+        _rehash(self.slots, self.meta, self.arena, n)
 
     def _grow_arena(self, at_least):
         new = np.zeros(max(2 * self.arena.shape[0], at_least), dtype=np.uint8)
