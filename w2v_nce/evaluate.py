@@ -75,17 +75,17 @@ def evaluate_analogies(embeddings, path, restrict_vocab=ANALOGY_RESTRICT, method
         rows = np.arange(batch.shape[0])
         for k in range(3):
             scores[rows, batch[:, k]] = -np.inf
-        top = np.argpartition(-scores, CANDIDATES - 1, axis=1)[:, :CANDIDATES] if limit > CANDIDATES else \
-            np.tile(np.arange(limit), (batch.shape[0], 1))
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
+        best = scores.argmax(axis=1)  # usually the answer; a full top-5 only where it is a question word
         for q in range(batch.shape[0]):
             ignore = {fold(embeddings.words[i]) for i in batch[q, :3]}
-            predicted = None
-            for candidate in top[q]:
-                predicted = fold(embeddings.words[candidate])
-                if predicted in index and predicted not in ignore:
-                    break
+            predicted = fold(embeddings.words[best[q]])
+            if predicted not in index or predicted in ignore:
+                row = scores[q]
+                top = np.argpartition(-row, CANDIDATES - 1)[:CANDIDATES] if limit > CANDIDATES else np.arange(limit)
+                for candidate in top[np.argsort(-row[top], kind="stable")]:
+                    predicted = fold(embeddings.words[candidate])
+                    if predicted in index and predicted not in ignore:
+                        break
             correct[lo + q] = predicted == fold(embeddings.words[batch[q, 3]])
     owners = np.asarray(owners, dtype=np.int64)
     report_sections, parts = [], {"semantic": [0, 0], "syntactic": [0, 0]}
