@@ -37,7 +37,7 @@ def main():
         for threads in args.threads:
             median = statistics.median(speeds[threads])
             print(f"{loss:16s} threads {threads}: median {median / 1e6:.2f} M words/s "
-                  f"(runs {[round(s / 1e6, 2) for s in speeds[threads]]}), speed-up {median / base:.2f}x")
+                  f"(runs {[round(float(s) / 1e6, 2) for s in speeds[threads]]}), speed-up {median / base:.2f}x")
 
 
 if __name__ == "__main__":
