@@ -20,14 +20,18 @@ CANDIDATES = 5
 METHODS = ("3cosadd", "3cosmul")
 
 
+def open_text(path):
+    """Open an evaluation file as UTF-8 text (invalid bytes replaced); EvaluationError if unreadable."""
+    try:
+        return open(path, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise EvaluationError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
 def read_analogies(path):
     """[(section name, [(a, b, c, d), ...]), ...] from a questions-words file."""
     sections = []
-    try:
-        handle = open(path, encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise EvaluationError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, 1):
             if line.startswith(": "):
                 sections.append((line[2:].strip(), []))
@@ -120,11 +124,7 @@ def _analogy_scores(unit, batch, method):
 def read_word_pairs(path):
     """(word1, word2, score) triples: tab- or space-separated, '#' comments, an optional header line."""
     triples = []
-    try:
-        handle = open(path, encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise EvaluationError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, 1):
             line = line.strip()
             if not line or line.startswith("#"):
