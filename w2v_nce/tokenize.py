@@ -43,6 +43,12 @@ START, LENGTH, COUNT, PREFIX = 0, 1, 2, 3
 
 
 @njit(cache=True, inline="always")
+def _fnv_step(h, byte):
+    """One byte of FNV-1a: the token hash, the same in _scan_kernel and _rehash."""
+    return (h ^ np.uint64(byte)) * _FNV_PRIME
+
+
+@njit(cache=True, inline="always")
 def _tag(h):
     """Hash bits 32..62 in the high half of a slot (which therefore stays >= 0; the low half holds the
     token index, and the slot position comes from the low bits of the hash)."""
@@ -84,7 +90,7 @@ def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, s
         h = _FNV_OFFSET
         prefix = np.uint64(0)
         while j < end and not _is_space(buf[j]):
-            h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
+            h = _fnv_step(h, buf[j])
             if j - i < 8:
                 prefix |= np.uint64(buf[j]) << np.uint64(8 * (j - i))
             j += 1
@@ -136,7 +142,7 @@ def _rehash(slots, meta, arena, n_words):
     for w in range(n_words):
         h = _FNV_OFFSET
         for k in range(meta[w, START], meta[w, START] + meta[w, LENGTH]):
-            h = (h ^ np.uint64(arena[k])) * _FNV_PRIME
+            h = _fnv_step(h, arena[k])
         slot = np.int64(h & np.uint64(mask))
         while slots[slot] >= 0:
             slot = (slot + 1) & mask
