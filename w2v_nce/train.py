@@ -1,9 +1,10 @@
 """The training loop: weight init, worker threads over the Numba kernels, learning-rate schedule,
 progress and per-epoch metrics, divergence checks.
 
-Each epoch the corpus's token range is split into one contiguous part per thread, walked in blocks of
-BLOCK_TOKENS. Before each block a worker reads the global progress (all threads' token counts, read
-without locks as word2vec C does) and sets lr = lr0 - (lr0 - min_lr) * progress, linear over all epochs.
+Each epoch the corpus's token range is cut into blocks of BLOCK_TOKENS, handed out in order to whichever
+worker is free, so no thread idles at the end of an epoch while another finishes a bigger share. Before
+each block a worker reads the global progress (all threads' token counts, read without locks as word2vec
+C does) and sets lr = lr0 - (lr0 - min_lr) * progress, linear over all epochs.
 """
 import math
 import sys
@@ -91,7 +92,6 @@ def train(corpus, config, progress="none", init=None):
     text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
     threads = config.resolved_threads
     n_tokens = corpus.n_tokens
-    bounds = [n_tokens * t // threads for t in range(threads + 1)]
     rngs = seed_states(config.seed, threads)
     stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
     stamp_bases = [0] * threads
@@ -109,6 +109,13 @@ def train(corpus, config, progress="none", init=None):
             pairs = np.zeros(threads, dtype=np.int64)
             failure = []
             stop = threading.Event()
+            block_starts = iter(range(0, n_tokens, BLOCK_TOKENS))
+            hand_out = threading.Lock()
+
+            def next_block():
+                with hand_out:
+                    lo = next(block_starts, None)
+                return None if lo is None else (lo, min(lo + BLOCK_TOKENS, n_tokens))
 
             def current_lr():
                 progress_now = (epoch * n_tokens + int(done.sum())) / total_work
@@ -116,10 +123,11 @@ def train(corpus, config, progress="none", init=None):
 
             def work(t):
                 try:
-                    for lo in range(bounds[t], bounds[t + 1], BLOCK_TOKENS):
-                        if stop.is_set():
+                    while not stop.is_set():
+                        block = next_block()
+                        if block is None:
                             return
-                        hi = min(lo + BLOCK_TOKENS, bounds[t + 1])
+                        lo, hi = block
                         lr = current_lr()
                         block_loss, block_pairs, batches = train_block(text, model, noise, settings, lo, hi, lr,
                                                                        rngs[t], stamps[t], stamp_bases[t])
