@@ -107,14 +107,16 @@ class _RawIds:
         self.spill.write(chunk.tobytes())
 
     def __iter__(self):
-        """The ids in order, as arrays of at most REMAP_CHUNK (the spilled part memory-mapped)."""
+        """The ids in order, as arrays (the spilled part in pieces of REMAP_CHUNK)."""
         yield from self.chunks
         if self.spill is not None:
             self.spill.close()
-            spilled = np.memmap(self.spill_path, dtype=np.int32, mode="r")
-            for lo in range(0, spilled.shape[0], REMAP_CHUNK):
-                yield spilled[lo:lo + REMAP_CHUNK]
-            del spilled
+            with open(self.spill_path, "rb") as spilled:  # read, not mapped: its pages never count as ours
+                while True:
+                    chunk = np.fromfile(spilled, dtype=np.int32, count=REMAP_CHUNK)
+                    if not chunk.size:
+                        break
+                    yield chunk
             os.unlink(self.spill_path)
 
 
@@ -127,14 +129,20 @@ def _encode_into(paths, settings, directory):
     words, counts, token_to_word = merge_tokens(scan.table, settings.lowercase)
     vocab, word_to_id = build_vocab(words, counts, settings.min_count, settings.max_vocab, source)
     token_to_id = word_to_id[token_to_word].astype(np.int32)
-    ids = np.lib.format.open_memmap(os.path.join(directory, "ids.npy"), mode="w+", dtype=np.int32,
-                                    shape=(vocab.total,))
     new_ends = np.empty(scan.sentence_ends.shape[0], dtype=np.int64)
     state = np.zeros(3, dtype=np.int64)  # raw tokens done, kept tokens so far, sentence ends done
-    for chunk in raw:
-        _remap_chunk(chunk, token_to_id, ids, scan.sentence_ends, new_ends, state)
+    # ids.npy is written chunk by chunk (not through a writable memory map, whose dirty pages would all
+    # count as this process's memory): an .npy header for the known length, then the raw int32s.
+    with open(os.path.join(directory, "ids.npy"), "wb") as ids_file:
+        np.lib.format.write_array_header_1_0(
+            ids_file, {"descr": np.dtype(np.int32).str, "fortran_order": False, "shape": (vocab.total,)})
+        kept = np.empty(0, dtype=np.int32)
+        for chunk in raw:
+            if kept.shape[0] < chunk.shape[0]:
+                kept = np.empty(chunk.shape[0], dtype=np.int32)
+            n_kept = _remap_chunk(chunk, token_to_id, kept, scan.sentence_ends, new_ends, state)
+            ids_file.write(kept[:n_kept].data)
     new_ends[state[2]:] = state[1]
-    del ids  # unmapped; the pages reach the file through the page cache (no msync wait)
     offsets = np.concatenate([[0], distinct_positive(new_ends)]).astype(np.int64)
     np.save(os.path.join(directory, "offsets.npy"), offsets)
     vocab.save(os.path.join(directory, "vocab.txt"))
@@ -145,10 +153,12 @@ def _encode_into(paths, settings, directory):
 
 
 @njit(cache=True, nogil=True)
-def _remap_chunk(raw, token_to_id, ids, sentence_ends, new_ends, state):
-    """Map the next raw chunk to vocabulary ids, dropping -1, and translate the sentence ends in it."""
+def _remap_chunk(raw, token_to_id, out, sentence_ends, new_ends, state):
+    """Map the next raw chunk to vocabulary ids in out, dropping -1, and translate the sentence ends in
+    it; returns how many ids it wrote."""
     done = state[0]
-    kept = state[1]
+    kept_before = state[1]
+    kept = kept_before
     s = state[2]
     for i in range(raw.shape[0]):
         while s < sentence_ends.shape[0] and sentence_ends[s] <= done + i:
@@ -156,11 +166,12 @@ def _remap_chunk(raw, token_to_id, ids, sentence_ends, new_ends, state):
             s += 1
         word = token_to_id[raw[i]]
         if word >= 0:
-            ids[kept] = word
+            out[kept - kept_before] = word
             kept += 1
     state[0] = done + raw.shape[0]
     state[1] = kept
     state[2] = s
+    return kept - kept_before
 
 
 def _load(directory, mmap, cache_path, from_cache, vocab=None):
