@@ -8,7 +8,7 @@ Builds a corpus of about --mb megabytes (the first lines of FILE, repeated if ne
   w2v-nce   prepare_corpus into a fresh cache directory (what `w2v-nce train` does on a first run)
   baseline  bytes.split() + collections.Counter + a dict lookup per token into an int32 array
 and prints the medians, tokens/s and the ratio. With --memory-gb it also prepares a corpus of that
-many gigabytes in a child process and reports its peak resident memory (/usr/bin/time or getrusage).
+many gigabytes in a child process and reports its peak resident memory (VmHWM, else getrusage).
 Everything runs on one core (the preparation kernels are single-threaded).
 """
 import argparse
@@ -78,10 +78,22 @@ def timed(fn, repeats):
     return statistics.median(times), times
 
 
+# The child's own peak: VmHWM belongs to its address space alone, whereas on Linux ru_maxrss carries over
+# the parent's resident size at fork (which, after the baseline, is larger than anything measured here).
+PEAK_OF_CHILD = """
+import re, resource, sys
+from w2v_nce.corpus import CorpusSettings, prepare_corpus
+corpus = prepare_corpus([sys.argv[1]], CorpusSettings(), cache_dir=sys.argv[2])
+try:
+    peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+except (OSError, AttributeError):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(corpus.n_tokens, peak_kb)
+"""
+
+
 def peak_memory_of_prepare(path, cache_dir):
-    code = ("import sys, resource; from w2v_nce.corpus import CorpusSettings, prepare_corpus; "
-            "c = prepare_corpus([sys.argv[1]], CorpusSettings(), cache_dir=sys.argv[2]); "
-            "print(c.n_tokens, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = PEAK_OF_CHILD
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, path, cache_dir], check=True, capture_output=True, text=True)
     tokens, peak_kb = map(int, out.stdout.split())
