@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""How much of the 2-thread speed-up is lost to sharing the weights (a diagnostic, not a training mode).
+
+    python scripts/probe_sharing.py [CORPUS] [--tokens 4000000] [--repeats 4] [--losses neg sampled_softmax nce]
+
+Walks the first --tokens tokens of CORPUS (default ../shared/data/wiki10m.norm.txt) through the training
+kernel at a fixed learning rate, with blocks handed out as `train` hands them out, three ways: one thread;
+two threads on one shared set of weights (Hogwild, what `train` does); two threads each on a private copy
+of the weights (nothing shared between the cores, so no cache lines move between them; the result is not
+a trained model). Prints median tokens/s of each and the speed-ups over one thread.
+"""
+import argparse
+import os
+import statistics
+import threading
+import time
+
+import numpy as np
+
+from w2v_nce import api
+from w2v_nce.config import resolve
+from w2v_nce.kernels import Model, Settings, Text, seed_states, train_block
+from w2v_nce.sampling import build_noise
+from w2v_nce.train import BLOCK_TOKENS, LOSS_CODES, init_model
+
+DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                              "wiki10m.norm.txt")
+
+
+def tokens_per_s(corpus, loss, n_tokens, threads, private):
+    config = resolve(overrides={"loss": loss, "threads": threads})
+    vocab = corpus.vocab
+    shared = init_model(len(vocab), config.dim, config.seed)
+    models = [Model(*(a.copy() for a in shared)) if private else shared for _ in range(threads)]
+    noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
+    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
+    settings = Settings(LOSS_CODES[loss], config.window, config.dynamic_window, config.num_sampled,
+                        config.resolved_remove_accidental_hits, config.seed, 0)
+    rngs = seed_states(config.seed, threads)
+    stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
+    starts = iter(range(0, n_tokens, BLOCK_TOKENS))
+    lock = threading.Lock()
+
+    def work(t):
+        stamp_base = 0
+        while True:
+            with lock:
+                lo = next(starts, None)
+            if lo is None:
+                return
+            _, _, batches = train_block(text, models[t], noise, settings, lo, min(lo + BLOCK_TOKENS, n_tokens),
+                                        config.lr, rngs[t], stamps[t], stamp_base)
+            stamp_base += batches
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return n_tokens / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="?", default=DEFAULT_CORPUS)
+    parser.add_argument("--tokens", type=int, default=4_000_000)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--losses", nargs="+", default=["neg", "sampled_softmax", "nce"])
+    args = parser.parse_args()
+    corpus = api.prepare(args.corpus)
+    n_tokens = min(args.tokens, corpus.n_tokens)
+    ways = {"1 thread": (1, False), "2 threads, shared weights": (2, False), "2 threads, private weights": (2, True)}
+    for loss in args.losses:
+        tokens_per_s(corpus, loss, BLOCK_TOKENS, 1, False)  # load the kernels
+        speeds = {name: [] for name in ways}
+        for _ in range(args.repeats):
+            for name, (threads, private) in ways.items():
+                speeds[name].append(tokens_per_s(corpus, loss, n_tokens, threads, private))
+        base = statistics.median(speeds["1 thread"])
+        for name, runs in speeds.items():
+            median = statistics.median(runs)
+            print(f"{loss:16s} {name:27s} median {median / 1e6:.2f} M tokens/s "
+                  f"(runs {[round(r / 1e6, 2) for r in runs]}), speed-up {median / base:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
