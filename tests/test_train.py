@@ -40,6 +40,19 @@ def test_two_threads_learn_the_planted_analogies(toy, loss):
     assert report["accuracy"] > 0.9
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_every_block_is_trained_once_whatever_the_threads(toy, threads):
+    """Blocks are handed out to free threads: each epoch still covers every token once and trains on
+    exactly the pairs that `pairs` lists for that epoch."""
+    config = resolve(overrides={"loss": "sampled_softmax", "epochs": 2, "threads": threads, "dim": 10})
+    result = api.train(toy, config)
+    for epoch, metrics in enumerate(result.epochs):
+        expected = sum(len(centres) for centres, _ in api.pairs(
+            toy, config.window, config.dynamic_window, config.subsample, config.seed, epoch))
+        assert metrics["tokens"] == toy.n_tokens
+        assert metrics["pairs"] == expected
+
+
 def test_neighbours_of_a_planted_family(toy):
     result = api.train(toy, resolve(overrides={"epochs": 3, "dim": 50}))
     neighbours = [w for w, _ in result.embeddings().most_similar(["france"], topn=30)]
