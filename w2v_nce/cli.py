@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 a W2VError (bad input, divergence), printed as one line; 2 a usage error.
 """
+import contextlib
 import functools
+import io
 import json
 import os
 import sys
@@ -30,6 +32,18 @@ def reports_errors(command):
             click.echo("interrupted; files already written are intact", err=True)
             sys.exit(130)
     return wrapper
+
+
+@contextlib.contextmanager
+def utf8_stdout():
+    """Standard output as UTF-8 text with '\n' line ends, whatever the locale: the same bytes as `-o FILE`."""
+    sys.stdout.flush()
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.detach()  # leave sys.stdout's buffer open
 
 
 corpus_argument = click.argument("corpus", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
@@ -71,7 +85,8 @@ def vocab(corpus, min_count, max_vocab, lowercase, cache_dir, no_cache, output):
     """Write the vocabulary, one 'word count' per line, most frequent first (word2vec C -save-vocab format)."""
     encoded = api.prepare(corpus, _settings(min_count, max_vocab, lowercase), cache_dir=cache_dir, use_cache=not no_cache)
     if output == "-":
-        write_vocab(encoded.vocab, click.get_text_stream("stdout"))
+        with utf8_stdout() as out:
+            write_vocab(encoded.vocab, out)
     else:
         encoded.vocab.save(output)
 
@@ -104,7 +119,8 @@ def pairs(corpus, window, no_dynamic_window, subsample, seed, epoch, min_count, 
                 out.write("\n")
 
     if output == "-":
-        write(click.get_text_stream("stdout"))
+        with utf8_stdout() as out:
+            write(out)
     else:
         with atomic_open(output, "w", encoding="utf-8", newline="\n") as out:
             write(out)
