@@ -108,9 +108,8 @@ print(corpus.n_tokens, peak_kb)
 
 
 def peak_memory_of_prepare(path, cache_dir):
-    code = PEAK_OF_CHILD
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, path, cache_dir], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", PEAK_OF_CHILD, path, cache_dir], check=True, capture_output=True, text=True)
     tokens, peak_kb = map(int, out.stdout.split())
     return tokens, peak_kb, time.perf_counter() - start
 

@@ -19,9 +19,8 @@ import numpy as np
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import Model, Settings, Text, seed_states, train_block
-from w2v_nce.sampling import build_noise
-from w2v_nce.train import BLOCK_TOKENS, LOSS_CODES, init_model
+from w2v_nce.kernels import Model, seed_states, train_block
+from w2v_nce.train import BLOCK_TOKENS, BlockQueue, epoch_settings, init_model, kernel_inputs
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
                               "wiki10m.norm.txt")
@@ -29,27 +28,19 @@ DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", 
 
 def tokens_per_s(corpus, loss, n_tokens, threads, private):
     config = resolve(overrides={"loss": loss, "threads": threads})
-    vocab = corpus.vocab
-    shared = init_model(len(vocab), config.dim, config.seed)
+    shared = init_model(len(corpus.vocab), config.dim, config.seed)
     models = [Model(*(a.copy() for a in shared)) if private else shared for _ in range(threads)]
-    noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
-    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
-    settings = Settings(LOSS_CODES[loss], config.window, config.dynamic_window, config.num_sampled,
-                        config.resolved_remove_accidental_hits, config.seed, 0)
+    text, noise = kernel_inputs(corpus, config)
+    settings = epoch_settings(config, 0)
     rngs = seed_states(config.seed, threads)
-    stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
-    starts = iter(range(0, n_tokens, BLOCK_TOKENS))
-    lock = threading.Lock()
+    stamps = [np.zeros(len(corpus.vocab), dtype=np.int64) for _ in range(threads)]
+    blocks = BlockQueue(n_tokens)
 
     def work(t):
         stamp_base = 0
-        while True:
-            with lock:
-                lo = next(starts, None)
-            if lo is None:
-                return
-            _, _, batches = train_block(text, models[t], noise, settings, lo, min(lo + BLOCK_TOKENS, n_tokens),
-                                        config.lr, rngs[t], stamps[t], stamp_base)
+        while (block := blocks.next()) is not None:
+            _, _, batches = train_block(text, models[t], noise, settings, *block, config.lr, rngs[t], stamps[t],
+                                        stamp_base)
             stamp_base += batches
 
     workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]

@@ -53,6 +53,35 @@ def init_model(vocab_size, dim, seed):
     return Model(w_in, np.zeros((vocab_size, dim), dtype=np.float32), np.zeros(vocab_size, dtype=np.float32))
 
 
+def kernel_inputs(corpus, config):
+    """The read-only arrays every worker's train_block gets: (Text, Noise)."""
+    vocab = corpus.vocab
+    noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
+    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
+    return text, noise
+
+
+def epoch_settings(config, epoch):
+    return Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
+                    config.resolved_remove_accidental_hits, config.seed, epoch)
+
+
+class BlockQueue:
+    """One epoch's token blocks [lo, hi) of BLOCK_TOKENS, handed out in corpus order to whichever
+    thread asks next."""
+
+    def __init__(self, n_tokens):
+        self.n_tokens = n_tokens
+        self._starts = iter(range(0, n_tokens, BLOCK_TOKENS))
+        self._lock = threading.Lock()
+
+    def next(self):
+        """The next block, or None when the epoch is handed out."""
+        with self._lock:
+            lo = next(self._starts, None)
+        return None if lo is None else (lo, min(lo + BLOCK_TOKENS, self.n_tokens))
+
+
 class Progress:
     """Reports training progress on stderr: a tqdm bar ('bar'), one line per epoch ('lines') or nothing."""
 
@@ -88,8 +117,7 @@ def train(corpus, config, progress="none", init=None):
     """
     vocab = corpus.vocab
     model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
-    noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
-    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
+    text, noise = kernel_inputs(corpus, config)
     threads = config.resolved_threads
     n_tokens = corpus.n_tokens
     rngs = seed_states(config.seed, threads)
@@ -102,20 +130,13 @@ def train(corpus, config, progress="none", init=None):
     started = time.perf_counter()
     try:
         for epoch in range(config.epochs):
-            settings = Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
-                                config.resolved_remove_accidental_hits, config.seed, epoch)
+            settings = epoch_settings(config, epoch)
             done = np.zeros(threads, dtype=np.int64)      # tokens done this epoch, per thread
             loss = np.zeros(threads, dtype=np.float64)    # per-thread float64 tallies
             pairs = np.zeros(threads, dtype=np.int64)
             failure = []
             stop = threading.Event()
-            block_starts = iter(range(0, n_tokens, BLOCK_TOKENS))
-            hand_out = threading.Lock()
-
-            def next_block():
-                with hand_out:
-                    lo = next(block_starts, None)
-                return None if lo is None else (lo, min(lo + BLOCK_TOKENS, n_tokens))
+            blocks = BlockQueue(n_tokens)
 
             def current_lr():
                 progress_now = (epoch * n_tokens + int(done.sum())) / total_work
@@ -124,7 +145,7 @@ def train(corpus, config, progress="none", init=None):
             def work(t):
                 try:
                     while not stop.is_set():
-                        block = next_block()
+                        block = blocks.next()
                         if block is None:
                             return
                         lo, hi = block
