@@ -31,7 +31,7 @@ def tokens_per_s(corpus, loss, n_tokens, threads, private):
     shared = init_model(len(corpus.vocab), config.dim, config.seed)
     models = [Model(*(a.copy() for a in shared)) if private else shared for _ in range(threads)]
     text, noise = kernel_inputs(corpus, config)
-    settings = epoch_settings(config, 0)
+    settings = epoch_settings(config, 0, corpus.longest_sentence)
     rngs = seed_states(config.seed, threads)
     stamps = [np.zeros(len(corpus.vocab), dtype=np.int64) for _ in range(threads)]
     blocks = BlockQueue(n_tokens)

@@ -25,7 +25,7 @@ def test_vocab_lowercase_and_max_vocab(cli, tmp_path):
 
 def test_pairs_output(cli, tmp_path):
     corpus = write(tmp_path / "c.txt", "x y z\nx y\n")
-    result = cli("pairs", corpus, "--window", "1", "--no-dynamic-window", "--min-count", "1")
+    result = cli("pairs", corpus, "--window", "1", "--no-dynamic-window", "--min-count", "1", "--subsample", "0")
     assert result.stdout.splitlines() == ["x\ty", "y\tx", "y\tz", "z\ty", "x\ty", "y\tx"]
     cli("pairs", corpus, "--window", "2", "--min-count", "1", "--subsample", "1e-3", "--seed", "4", "-o", "p.tsv")
     assert all(len(line.split("\t")) == 2 for line in open(tmp_path / "p.tsv"))
@@ -59,7 +59,6 @@ def test_bad_option_values_are_usage_errors(cli, tmp_path):
     corpus = write(tmp_path / "c.txt", "a\n")
     assert "--window" in cli("pairs", corpus, "--window", "0", exit_code=2).output
     assert "--min-count" in cli("vocab", corpus, "--min-count", "x", exit_code=2).output
-    assert "--window" in cli("pairs", corpus, exit_code=2).output  # required
 
 
 def test_a_directory_is_not_a_corpus(cli, tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import write
 from w2v_nce.corpus import CorpusSettings, prepare_corpus
-from w2v_nce.pairs import collect_pairs, epoch_key, is_kept, iter_pairs, window_of
+from w2v_nce.pairs import collect_pairs, epoch_key, is_kept, iter_pairs, max_contexts, window_of
 
 
 def corpus_from(tmp_path, sentences, min_count=1):
@@ -93,11 +93,13 @@ def test_any_split_of_the_token_range_gives_the_same_pairs(tmp_path):
     keep_prob = corpus.vocab.keep_probabilities(0.05)
     out_c = np.empty(10 * corpus.n_tokens, np.int32)
     out_x = np.empty_like(out_c)
-    n = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, 0, corpus.n_tokens, out_c, out_x)
+    room = max_contexts(5, corpus.longest_sentence)
+    n = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, room, 0, corpus.n_tokens, out_c, out_x)
     whole = list(zip(out_c[:n], out_x[:n]))
     pieces = []
     for lo in range(0, corpus.n_tokens, 37):
-        m = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, lo, min(lo + 37, corpus.n_tokens), out_c, out_x)
+        m = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, room, lo, min(lo + 37, corpus.n_tokens), out_c,
+                          out_x)
         pieces.extend(zip(out_c[:m], out_x[:m]))
     assert pieces == whole
 

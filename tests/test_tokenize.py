@@ -8,15 +8,23 @@ import pytest
 from conftest import write
 from w2v_nce.corpus import CorpusSettings, prepare_corpus
 from w2v_nce.errors import CorpusError
-from w2v_nce.tokenize import scan_corpus
+from w2v_nce.tokenize import TokenTable, scan_corpus
+from w2v_nce.words import MAX_WORD_BYTES
+
+
+def scan(paths, chunk_bytes=1 << 16, table=None):
+    """(table, token indices, sentence ends, tokens cut) of a scan that never fills its table."""
+    table = table or TokenTable()
+    chunks, ends = [], []
+    _, n_cut = scan_corpus(paths, table, chunks.append, ends.append, on_full=None, chunk_bytes=chunk_bytes)
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+    return table, ids, np.concatenate(ends).tolist() if ends else [], n_cut
 
 
 def tokens_of(paths, chunk_bytes=1 << 16):
-    chunks = []
-    scan = scan_corpus(paths, chunks.append, chunk_bytes=chunk_bytes)
-    words = [scan.table.token_bytes(i) for i in range(len(scan.table))]
-    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
-    return [words[i] for i in ids], scan.sentence_ends.tolist()
+    table, ids, ends, _ = scan(paths, chunk_bytes)
+    words = [table.token_bytes(i) for i in range(len(table))]
+    return [words[i] for i in ids], ends
 
 
 def test_every_ascii_whitespace_separates_and_only_newline_ends_sentences(tmp_path):
@@ -49,11 +57,23 @@ def test_one_long_line_is_one_sentence(tmp_path):
     assert len(tokens) == n and ends == [n]
 
 
-def test_a_token_longer_than_the_buffer(tmp_path):
+def test_a_token_longer_than_the_limit_is_cut_even_across_buffers(tmp_path):
     long = b"y" * 10_000
-    path = write(tmp_path / "c.txt", b"a " + long + b" b\n")
-    tokens, _ = tokens_of([path], chunk_bytes=64)
-    assert tokens == [b"a", long, b"b"]
+    path = write(tmp_path / "c.txt", b"a " + long + b" b " + b"z" * 1500 + b"\n")
+    for chunk_bytes in (64, 1024, 1 << 16):
+        table, ids, _, n_cut = scan([path], chunk_bytes=chunk_bytes)
+        words = [table.token_bytes(i) for i in range(len(table))]
+        assert [words[i] for i in ids] == [b"a", b"y" * MAX_WORD_BYTES, b"b", b"z" * MAX_WORD_BYTES]
+        assert n_cut == 2
+
+
+def test_a_cut_never_splits_a_utf8_character(tmp_path):
+    token = "é".encode() * 600  # 1,200 bytes: a cut at 1,000 bytes falls between the two bytes of an é
+    path = write(tmp_path / "c.txt", b"x " + token + b" " + b"a" * 999 + "é".encode() + b"\n")
+    tokens, _ = tokens_of([path])
+    assert tokens[1] == "é".encode() * (MAX_WORD_BYTES // 2)
+    assert tokens[2] == b"a" * 999  # 1,001 bytes: the é that would straddle the limit goes
+    assert all(t.decode("utf-8") for t in tokens)
 
 
 def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
@@ -101,10 +121,30 @@ def test_table_growth_keeps_every_token_findable(tmp_path):
     growth must find their first occurrence, not add a duplicate."""
     words = [f"w{i}" for i in range(200_000)]
     path = write(tmp_path / "c.txt", " ".join(words) + "\n" + " ".join(reversed(words)) + "\n")
-    chunks = []
-    scan = scan_corpus([path], chunks.append)
-    assert len(scan.table) == 200_000
-    assert scan.table.counts().tolist() == [2] * 200_000
-    ids = np.concatenate(chunks)
+    table, ids, _, _ = scan([path])
+    assert len(table) == 200_000
+    assert table.counts().tolist() == [2] * 200_000
     assert ids[:200_000].tolist() == list(range(200_000))
     assert ids[200_000:].tolist() == list(range(199_999, -1, -1))
+
+
+def test_a_full_table_is_handed_over_and_the_scan_goes_on(tmp_path):
+    """With a memory budget the table stops growing; on_full sees it full, empties it, and the indices
+    that follow refer to the emptied table."""
+    words = [f"w{i}" for i in range(100_000)]
+    path = write(tmp_path / "c.txt", " ".join(words) + "\n")
+    table = TokenTable(max_bytes=8 << 20)
+    seen, chunks, starts = [], [], []
+
+    def on_full(tokens_done):
+        seen.append([table.token_bytes(i) for i in range(len(table))])
+        starts.append(tokens_done)
+        table.clear()
+
+    n, _ = scan_corpus([path], table, chunks.append, lambda ends: None, on_full)
+    seen.append([table.token_bytes(i) for i in range(len(table))])
+    assert n == 100_000 and len(seen) > 1 and table.nbytes <= 8 << 20
+    ids = np.concatenate(chunks)
+    bounds = [0] + starts + [n]
+    rebuilt = [seen[r][i] for r in range(len(seen)) for i in ids[bounds[r]:bounds[r + 1]]]
+    assert rebuilt == [w.encode() for w in words]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import TOY_ANALOGIES, TOY_CORPUS
-from w2v_nce import api
+from w2v_nce import api, load_model
 from w2v_nce.config import resolve
 from w2v_nce.errors import TrainingDiverged
 from w2v_nce.evaluate import evaluate_analogies
@@ -74,10 +74,11 @@ def test_save_writes_every_output_and_reloads(toy, tmp_path):
     metrics = json.load(open(paths["metrics.json"]))
     assert metrics["vocab_size"] == len(toy.vocab) and len(metrics["epochs"]) == 1
     assert set(metrics["epochs"][0]) >= {"loss", "pairs", "tokens", "words_per_s", "seconds", "lr_start", "lr_end"}
-    model, vocab, config_text = api.load_model(paths["model.npz"])
+    model, vocab, loaded_config, loaded_metrics = load_model(paths["model.npz"])
     np.testing.assert_array_equal(model.w_in, result.model.w_in)
     np.testing.assert_array_equal(model.b_out, result.model.b_out)
     assert vocab.words == toy.vocab.words
+    assert loaded_config == resolve(overrides=dict(config.to_dict())) and loaded_metrics == metrics
     assert resolve(str(tmp_path / "out" / "config.yaml")) == resolve(overrides=dict(config.to_dict()))
     binary = api.load_vectors(paths["vectors.bin"])
     text = api.load_vectors(paths["vectors.txt"])

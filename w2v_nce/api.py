@@ -1,54 +1,72 @@
 """The Python API that the command line wraps: prepare a corpus, list its pairs, train, save, evaluate."""
+import contextlib
 import json
 import os
+import tempfile
 import time
 
-import numpy as np
-
-from .config import TrainConfig
-from .corpus import CorpusSettings, default_cache_dir, prepare_corpus
+from .cache import default_cache_dir
+from .config import resolve
+from .corpus import CorpusSettings, prepare_corpus
 from .embeddings import Embeddings
-from .errors import W2VError
+from .errors import OutputError
 from .evaluate import evaluate_file
-from .io_utils import atomic_open, replace_files
-from .kernels import Model
+from .io_utils import atomic_open, output_directory_lock, replace_files
+from .modelfile import load_model, save_model
 from .pairs import iter_pairs
+from .preflight import check_output
+from .train import TrainResult
 from .train import train as train_model
-from .vocab import Vocab
+
+OUTPUT_FILES = ("vectors.bin", "vectors.txt", "vocab.txt", "config.yaml", "metrics.json", "model.npz")
 
 
-def prepare(corpus, settings=CorpusSettings(), cache_dir=None, use_cache=True):
-    """Tokenize, count and encode the corpus files (cached unless use_cache is False)."""
+def corpus_settings(config):
+    return CorpusSettings(config.min_count, config.max_vocab, config.lowercase)
+
+
+def prepare(corpus, settings=CorpusSettings(), cache_dir=None, use_cache=True, memory_budget=None):
+    """Tokenize, count and encode the corpus files (cached unless use_cache is False); preparation keeps
+    within memory_budget bytes (default: a quarter of physical memory) by spilling counts to disk."""
     if isinstance(corpus, (str, bytes)) or hasattr(corpus, "__fspath__"):
         corpus = [corpus]
-    return prepare_corpus(list(corpus), settings, cache_dir=(cache_dir or default_cache_dir()) if use_cache else None)
+    return prepare_corpus(list(corpus), settings, cache_dir=(cache_dir or default_cache_dir()) if use_cache else None,
+                          memory_budget=memory_budget)
 
 
 def pairs(encoded, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0):
-    """Yield blocks of (centre ids, context ids): the skip-gram pairs of one training epoch."""
+    """Yield blocks of (centre ids, context ids): the skip-gram pairs of training epoch `epoch` (from 0)."""
     return iter_pairs(encoded, window, dynamic_window=dynamic_window, subsample=subsample, seed=seed, epoch=epoch)
 
 
-def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True):
-    """Train on corpus files (or an EncodedCorpus) with a TrainConfig; returns a TrainResult whose
-    `embeddings()` are the input vectors."""
-    config = config or TrainConfig()
-    started = time.perf_counter()
-    if not hasattr(corpus, "vocab"):
-        corpus = prepare(corpus, CorpusSettings(config.min_count, config.max_vocab, config.lowercase),
-                         cache_dir=cache_dir, use_cache=use_cache)
-    prepared = time.perf_counter() - started
-    result = train_model(corpus, config, progress=progress)
-    result.prepare_seconds = prepared
+def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, memory_budget=None, out=None):
+    """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
+    command line); returns a TrainResult whose `embeddings()` are the input vectors.
+
+    With `out`, nothing is trained unless the output directory can take the outputs (writable, room for
+    their sizes, no other run writing there, every word writable), and the result is saved there."""
+    config = config or resolve()
+    with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext():
+        started = time.perf_counter()
+        if not hasattr(corpus, "vocab"):
+            corpus = prepare(corpus, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
+                             memory_budget=memory_budget)
+        prepared = time.perf_counter() - started
+        if out is not None:
+            check_output(out, corpus.vocab, config.dim)
+        result = train_model(corpus, config, progress=progress)
+        result.prepare_seconds = prepared
+        if out is not None:
+            save(result, out)
     return result
 
 
 def save(result, out_dir):
-    """Write vectors.bin, vectors.txt, vocab.txt, config.yaml, metrics.json and model.npz into out_dir.
+    """Write model.npz, vectors.bin, vectors.txt, vocab.txt, config.yaml and metrics.json into out_dir.
 
-    Every file is written in full under a temporary name first and only then renamed into place, so an
-    error or interrupt leaves the previous files as they were."""
-    os.makedirs(out_dir, exist_ok=True)
+    Every file is written in full under a temporary name first and only then renamed into place, under the
+    directory's lock, so an error or interrupt leaves the previous files as they were and concurrent saves
+    never mix their files. If writing fails, the model is kept elsewhere and the OutputError says where."""
     embeddings = result.embeddings()
     metrics = result.metrics()
     metrics["prepare_seconds"] = round(getattr(result, "prepare_seconds", 0.0), 3)
@@ -58,10 +76,29 @@ def save(result, out_dir):
         "vocab.txt": result.vocab.save,
         "config.yaml": lambda path: _write_text(path, result.config.to_yaml()),
         "metrics.json": lambda path: _write_text(path, json.dumps(metrics, indent=2) + "\n"),
-        "model.npz": lambda path: save_model(result, path),
+        "model.npz": lambda path: save_model(path, result.model, result.vocab, result.config, metrics),
     }
-    replace_files(out_dir, writers)
+    with output_directory_lock(out_dir):
+        try:
+            replace_files(out_dir, writers)
+        except OutputError as exc:
+            raise OutputError(f"{exc}; {_keep_elsewhere(result, metrics, out_dir)}") from None
     return {name: os.path.join(out_dir, name) for name in writers}
+
+
+def _keep_elsewhere(result, metrics, out_dir):
+    """Write model.npz to the first place that takes it and say where (the outputs can be made from it)."""
+    tried = []
+    for directory in (out_dir, tempfile.gettempdir(), os.getcwd(), os.path.expanduser("~")):
+        path = os.path.join(directory, f"w2v-nce-unsaved-{os.getpid()}.npz")
+        try:
+            save_model(path, result.model, result.vocab, result.config, metrics)
+        except OutputError:
+            tried.append(directory)
+            continue
+        return (f"the trained model was kept in {path}; once there is room, write the outputs with: "
+                f"w2v-nce export {path} --out {out_dir}")
+    return f"the trained model could not be kept anywhere (tried {', '.join(tried)})"
 
 
 def _write_text(path, text):
@@ -69,31 +106,25 @@ def _write_text(path, text):
         out.write(text)
 
 
-def save_model(result, path):
-    """model.npz: input vectors, output weights and biases, vocabulary (UTF-8, one word per line) and
-    counts, and the config as YAML; no pickled objects."""
-    words = "\n".join(result.vocab.words).encode("utf-8")
-    with atomic_open(path, "wb") as out:
-        np.savez(out, w_in=result.model.w_in, w_out=result.model.w_out, b_out=result.model.b_out,
-                 words=np.frombuffer(words, dtype=np.uint8), counts=result.vocab.counts,
-                 config=np.frombuffer(result.config.to_yaml().encode("utf-8"), dtype=np.uint8))
-
-
-def load_model(path):
-    """(Model, Vocab, config YAML text) from a model.npz; never unpickles anything."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            words = data["words"].tobytes().decode("utf-8").split("\n")
-            model = Model(data["w_in"], data["w_out"], data["b_out"])
-            vocab = Vocab(words, data["counts"])
-            config_text = data["config"].tobytes().decode("utf-8")
-    except (OSError, KeyError, ValueError) as exc:
-        raise W2VError(f"{path}: not a w2v-nce model ({exc})") from None
-    return model, vocab, config_text
+def export(model_path, out_dir):
+    """Write the outputs of `save` from a model.npz (or a directory holding one)."""
+    if os.path.isdir(model_path):
+        model_path = os.path.join(model_path, "model.npz")
+    model, vocab, config, metrics = load_model(model_path)
+    result = TrainResult(vocab, model, config, epochs=(metrics or {}).get("epochs", []))
+    check_output(out_dir, vocab, config.dim)
+    return save(result, out_dir)
 
 
 def load_vectors(path):
-    """Embeddings from a word2vec text or binary file."""
+    """Embeddings from a word2vec text or binary file, a model.npz, or an output directory (its vectors.bin)."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "vectors.bin")
+    with contextlib.suppress(OSError):
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"PK\x03\x04":
+                model, vocab, _, _ = load_model(path)
+                return Embeddings(vocab.words, model.w_in)
     return Embeddings.load(path)
 
 

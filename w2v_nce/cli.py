@@ -1,36 +1,79 @@
 """The `w2v-nce` command line: a thin click layer over the Python API.
 
-Exit codes: 0 success; 1 a W2VError (bad input, divergence), printed as one line; 2 a usage error.
+Exit codes: 0 success; 1 an error (bad input, an output that cannot be written, divergence), printed as one
+line; 2 a usage error; 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM; 141 when standard output is
+closed early (`w2v-nce pairs ... | head`). Warnings are one line each on standard error.
 """
 import contextlib
 import functools
 import io
 import json
 import os
+import signal
 import sys
+import threading
+import warnings
 
 import click
 import numpy as np
 
-from . import api
-from .config import resolve
-from .corpus import CorpusSettings
-from .errors import W2VError
-from .io_utils import atomic_open
+from . import api, datasets
+from .cache import CorpusCache, cache_size_cap, default_cache_dir, describe_entry
+from .config import FIELDS, LOSSES, resolve
+from .errors import Interrupted, W2VError, W2VWarning
+from .io_utils import atomic_open, format_bytes
+from .memory import parse_size
 from .vocab import write_vocab
+
+SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+def _raise_interrupted(signal_number, frame):
+    raise Interrupted(signal_number)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
+@contextlib.contextmanager
+def _signals_and_warnings():
+    """SIGTERM is handled as Ctrl-C is (cleanup runs, exit 143), and warnings print as one line."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if in_main_thread else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", W2VWarning)
+            warnings.showwarning = _show_warning
+            yield
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def reports_errors(command):
-    """Turn library errors into one-line click errors (exit code 1) and Ctrl-C into exit code 130."""
+    """Library errors and OS errors become one-line click errors (exit 1), interrupts exit 128 + signal."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with _signals_and_warnings():
+                return command(*args, **kwargs)
         except W2VError as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted; files already written are intact", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            number = getattr(exc, "signal_number", signal.SIGINT)
+            click.echo(f"interrupted ({SIGNAL_NAMES.get(number, number)}); files already written are intact",
+                       err=True)
+            sys.exit(128 + number)
+        except BrokenPipeError:
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(128 + signal.SIGPIPE)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+        except MemoryError:
+            raise click.ClickException("out of memory; lower --memory-budget, --dim or --threads") from None
     return wrapper
 
 
@@ -46,27 +89,105 @@ def utf8_stdout():
         stream.detach()  # leave sys.stdout's buffer open
 
 
+def _write_output(output, write):
+    if output == "-":
+        with utf8_stdout() as out:
+            write(out)
+    else:
+        with atomic_open(output, "w", encoding="utf-8", newline="\n") as out:
+            write(out)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Options, declared once
+
+
+@functools.lru_cache(maxsize=None)
+def _preset_config(loss=None):
+    return resolve(overrides={"loss": loss})
+
+
+def _default_text(name):
+    """The default of a setting as --help shows it: the default preset's value, or each loss's."""
+    default_loss = _preset_config().loss
+    if name == "loss":
+        return default_loss.replace("_", "-")
+    values = {loss: getattr(_preset_config(loss), name) for loss in LOSSES}
+    if len(set(values.values())) > 1:
+        return "the loss's preset: " + ", ".join(f"{loss.replace('_', '-')} {value}" for loss, value in values.items())
+    value = values[default_loss]
+    if value is None:
+        return None
+    flags = FIELDS[name].metadata["flags"]
+    if flags:
+        return flags[0] if value else flags[1]
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def config_option(name):
+    """The click option of TrainConfig field `name`, from its schema (config.setting). Its default is None
+    (not given), so the preset and the --config file apply unless the option is given."""
+    spec = FIELDS[name]
+    meta = spec.metadata
+    default = _default_text(name)
+    help_text = meta["help"] + (f" [default: {default}]" if default else "")
+    if meta["flags"]:
+        return click.option("/".join(meta["flags"]), name, default=None, help=help_text)
+    kind = spec.type.split(" |")[0]
+    if meta["choices"]:
+        value_type = click.Choice([choice.replace("_", "-") for choice in meta["choices"]])
+    elif kind == "int":
+        value_type = click.IntRange(min=meta["minimum"])
+    else:
+        value_type = click.FloatRange(min=meta["above"] if meta["above"] is not None else meta["minimum"],
+                                      min_open=meta["above"] is not None)
+    return click.option("--" + name.replace("_", "-"), name, type=value_type, default=None, help=help_text)
+
+
+def config_options(names):
+    def decorate(command):
+        for name in reversed(names):
+            command = config_option(name)(command)
+        return command
+    return decorate
+
+
+CORPUS_SETTINGS = ["min_count", "max_vocab", "lowercase"]
+PAIR_SETTINGS = ["window", "dynamic_window", "subsample", "seed"]
+
 corpus_argument = click.argument("corpus", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
+config_file_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), default=None,
+    help="YAML file of settings (keys as the options, with '_'); options given here override it.")
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+                             help="Output file [default: standard output].")
 
 
-def corpus_options(command):
+def preparation_options(command):
     options = [
-        click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True,
-                     help="Drop words seen fewer times."),
-        click.option("--max-vocab", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Keep only this many most frequent words (0: no cap)."),
-        click.option("--lowercase", is_flag=True, help="Lowercase words (Unicode) before counting."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
                      help="Where encoded corpora are cached [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce]."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the corpus cache."),
+        click.option("--memory-budget", default=None, metavar="SIZE",
+                     help="Memory for preparing the corpus (e.g. 2G, 25%); counts spill to disk beyond it. "
+                          "[default: 25% of physical memory]"),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _settings(min_count, max_vocab, lowercase):
-    return CorpusSettings(min_count=min_count, max_vocab=max_vocab, lowercase=lowercase)
+def _prepare(corpus, config, cache_dir, no_cache, memory_budget):
+    return api.prepare(corpus, api.corpus_settings(config), cache_dir=cache_dir, use_cache=not no_cache,
+                       memory_budget=_budget(memory_budget))
+
+
+def _budget(memory_budget):
+    return parse_size(memory_budget, "--memory-budget") if memory_budget is not None else None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,40 +198,34 @@ def main():
 
 @main.command()
 @corpus_argument
-@corpus_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Output file [default: standard output].")
+@config_file_option
+@config_options(CORPUS_SETTINGS)
+@preparation_options
+@output_option
 @reports_errors
-def vocab(corpus, min_count, max_vocab, lowercase, cache_dir, no_cache, output):
+def vocab(corpus, config_file, cache_dir, no_cache, memory_budget, output, **options):
     """Write the vocabulary, one 'word count' per line, most frequent first (word2vec C -save-vocab format)."""
-    encoded = api.prepare(corpus, _settings(min_count, max_vocab, lowercase), cache_dir=cache_dir, use_cache=not no_cache)
-    if output == "-":
-        with utf8_stdout() as out:
-            write_vocab(encoded.vocab, out)
-    else:
-        encoded.vocab.save(output)
+    encoded = _prepare(corpus, resolve(config_file, options), cache_dir, no_cache, memory_budget)
+    _write_output(output, lambda out: write_vocab(encoded.vocab, out))
 
 
 @main.command()
 @corpus_argument
-@click.option("--window", type=click.IntRange(min=1), required=True, help="Maximum context distance.")
-@click.option("--no-dynamic-window", is_flag=True, help="Always use the full window (default: b ~ U{1..W} per centre).")
-@click.option("--subsample", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Subsampling threshold t of frequent words (0 disables).")
-@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Random seed.")
-@click.option("--epoch", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Which training epoch's pairs to write (subsampling and windows are redrawn each epoch).")
-@corpus_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Output file [default: standard output].")
+@config_file_option
+@config_options(PAIR_SETTINGS + CORPUS_SETTINGS)
+@click.option("--epoch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which training epoch's pairs to write, counted from 1 as `train` counts them "
+                   "(subsampling and windows are redrawn each epoch).")
+@preparation_options
+@output_option
 @reports_errors
-def pairs(corpus, window, no_dynamic_window, subsample, seed, epoch, min_count, max_vocab, lowercase, cache_dir,
-          no_cache, output):
-    """Write the skip-gram pairs the trainer sees, one 'centre<TAB>context' per line."""
-    encoded = api.prepare(corpus, _settings(min_count, max_vocab, lowercase), cache_dir=cache_dir, use_cache=not no_cache)
+def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output, **options):
+    """Write the skip-gram pairs `train` sees, one 'centre<TAB>context' per line (same settings, same config)."""
+    config = resolve(config_file, options)
+    encoded = _prepare(corpus, config, cache_dir, no_cache, memory_budget)
     words = np.array(encoded.vocab.words, dtype=object)
-    blocks = api.pairs(encoded, window=window, dynamic_window=not no_dynamic_window, subsample=subsample,
-                       seed=seed, epoch=epoch)
+    blocks = api.pairs(encoded, window=config.window, dynamic_window=config.dynamic_window,
+                       subsample=config.subsample, seed=config.seed, epoch=epoch - 1)
 
     def write(out):
         for centres, contexts in blocks:
@@ -118,72 +233,65 @@ def pairs(corpus, window, no_dynamic_window, subsample, seed, epoch, min_count, 
                 out.write("\n".join(words[centres] + "\t" + words[contexts]))
                 out.write("\n")
 
-    if output == "-":
-        with utf8_stdout() as out:
-            write(out)
-    else:
-        with atomic_open(output, "w", encoding="utf-8", newline="\n") as out:
-            write(out)
-
-
-def _choice_value(value):
-    return None if value is None else value.replace("-", "_")
+    _write_output(output, write)
 
 
 @main.command()
 @corpus_argument
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="YAML file of settings (keys as the options below, with '_'); options given here override it.")
+@config_file_option
 @click.option("--out", default="w2v-out", show_default=True, type=click.Path(file_okay=False),
               help="Output directory.")
-@click.option("--loss", type=click.Choice(["sampled-softmax", "nce", "neg"]), default=None,
-              help="Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults. [default: sampled-softmax]")
-@click.option("--sampler", type=click.Choice(["log-uniform", "unigram", "uniform"]), default=None,
-              help="Candidate sampler. [default: log-uniform; unigram for neg]")
-@click.option("--distortion", type=float, default=None, help="Unigram sampler exponent. [default: 0.75]")
-@click.option("--num-sampled", type=click.IntRange(min=1), default=None,
-              help="Candidates per batch (nce, sampled-softmax) or negatives per pair (neg). [default: preset]")
-@click.option("--dim", type=click.IntRange(min=1), default=None, help="Vector size. [default: 100]")
-@click.option("--window", type=click.IntRange(min=1), default=None, help="Maximum context distance. [default: 5]")
-@click.option("--dynamic-window/--no-dynamic-window", default=None,
-              help="Draw each centre's window from 1..W. [default: dynamic]")
-@click.option("--min-count", type=click.IntRange(min=1), default=None, help="Drop rarer words. [default: 5]")
-@click.option("--max-vocab", type=click.IntRange(min=0), default=None, help="Vocabulary cap, 0: none. [default: 0]")
-@click.option("--subsample", type=click.FloatRange(min=0), default=None,
-              help="Subsampling threshold, 0 disables. [default: 1e-4]")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the corpus. [default: preset]")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Initial learning rate, decayed linearly. [default: preset]")
-@click.option("--min-lr", type=click.FloatRange(min=0), default=None, help="Final learning rate. [default: lr * 1e-4]")
-@click.option("--threads", type=click.IntRange(min=0), default=None, help="Worker threads, 0: all cores. [default: 0]")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed. [default: 1]")
-@click.option("--remove-accidental-hits/--keep-accidental-hits", default=None,
-              help="Mask sampled candidates equal to the label. [default: TF's: keep for nce, remove for sampled-softmax]")
-@click.option("--lowercase", is_flag=True, default=None, help="Lowercase words before counting.")
+@config_options(list(FIELDS))
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Where encoded corpora are cached [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce].")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the corpus cache.")
+@preparation_options
 @reports_errors
-def train(corpus, config_file, out, quiet, cache_dir, no_cache, **options):
-    """Train skip-gram embeddings on CORPUS files and write them into --out."""
-    options["loss"] = _choice_value(options["loss"])
-    options["sampler"] = _choice_value(options["sampler"])
+def train(corpus, config_file, out, quiet, cache_dir, no_cache, memory_budget, **options):
+    """Train skip-gram embeddings on CORPUS files and write them into --out.
+
+    Settings come from the loss's preset, then --config, then the options given here. Everything that can
+    be checked before training (settings against the vocabulary, memory, the output directory) is."""
     config = resolve(config_file, options)
     progress = "none" if quiet else ("bar" if sys.stderr.isatty() else "lines")
-    result = api.train(corpus, config, progress=progress, cache_dir=cache_dir, use_cache=not no_cache)
-    paths = api.save(result, out)
+    result = api.train(corpus, config, progress=progress, cache_dir=cache_dir, use_cache=not no_cache,
+                       memory_budget=_budget(memory_budget), out=out)
     if not quiet:
         last = result.epochs[-1]
         click.echo(f"{len(result.vocab)} words x {config.dim} dims, {config.loss} loss, {config.epochs} epochs "
                    f"in {result.seconds:.1f} s (final loss {last['loss']:.4f}/pair); wrote "
-                   f"{', '.join(os.path.basename(p) for p in paths.values())} to {out}/", err=True)
+                   f"{', '.join(api.OUTPUT_FILES)} to {out}/", err=True)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@reports_errors
+def export(model, out):
+    """Write the output files of `train` (vectors.bin, vectors.txt, vocab.txt, ...) from a MODEL.npz or an
+    output directory, e.g. a model kept aside when saving failed."""
+    api.export(model, out)
+
+
+vectors_option = click.option(
+    "--vectors", default="w2v-out", show_default=True, type=click.Path(),
+    help="word2vec text or binary vectors file, model.npz, or an output directory (its vectors.bin).")
+
+
+def _load_vectors(path):
+    target = os.path.join(path, "vectors.bin") if os.path.isdir(path) else path
+    if not os.path.exists(target):
+        raise click.ClickException(f"{target}: no such vectors file (train first, or pass --vectors)")
+    return api.load_vectors(target)
+
+
+def _evaluation_file(name):
+    if not os.path.exists(name) and name in datasets.FILES:
+        return datasets.path(name)
+    return name
 
 
 @main.command(name="eval")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--vectors", default=os.path.join("w2v-out", "vectors.bin"), show_default=True,
-              type=click.Path(dir_okay=False), help="word2vec text or binary vectors file.")
+@click.argument("files", nargs=-1, required=True)
+@vectors_option
 @click.option("--restrict-vocab", type=click.IntRange(min=1), default=None,
               help="Only the N most frequent words count. [default: 30000 for analogies, 300000 for word pairs]")
 @click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True,
@@ -192,18 +300,14 @@ def train(corpus, config_file, out, quiet, cache_dir, no_cache, **options):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
 @reports_errors
 def eval_command(files, vectors, restrict_vocab, method, case_sensitive, as_json):
-    """Score vectors on analogy files (questions-words format) and word-similarity files."""
+    """Score vectors on analogy files (questions-words format) and word-similarity files.
+
+    FILES are paths, or the names of the shipped sets: google-analogies, wordsim353, simlex999."""
     embeddings = _load_vectors(vectors)
-    for path in files:
-        report = api.evaluate(embeddings, path, restrict_vocab=restrict_vocab, method=method,
+    for name in files:
+        report = api.evaluate(embeddings, _evaluation_file(name), restrict_vocab=restrict_vocab, method=method,
                               case_insensitive=not case_sensitive)
         click.echo(json.dumps(report) if as_json else format_report(report))
-
-
-def _load_vectors(path):
-    if not os.path.exists(path):
-        raise click.ClickException(f"{path}: no such vectors file (train first, or pass --vectors)")
-    return api.load_vectors(path)
 
 
 def format_report(report):
@@ -229,27 +333,66 @@ def _report_row(name, correct, answered, questions):
     return f"  {name:<32} {accuracy:>9} {correct:>8} {answered:>9} {questions if questions is not None else '':>10}"
 
 
-@main.command()
+class QueryCommand(click.Command):
+    """Lets query words start with '-' or '+' ('king -man +woman'): an argument that is not one of the
+    command's options is split into its sign and its word."""
+
+    def parse_args(self, ctx, args):
+        names = {name for param in self.params for name in getattr(param, "opts", []) + getattr(param, "secondary_opts", [])}
+        short_with_value = [name for param in self.params if isinstance(param, click.Option) and not param.is_flag
+                            for name in param.opts if len(name) == 2]
+        split, after_separator = [], False
+        for arg in args:
+            known = (arg.split("=")[0] in names or arg == "--" or after_separator
+                     or any(arg.startswith(name) and arg[2:].isdigit() for name in short_with_value))
+            after_separator = after_separator or arg == "--"
+            if not known and len(arg) > 1 and arg[0] == "-":
+                split.extend(["-", arg[1:]])
+            else:
+                split.append(arg)
+        return super().parse_args(ctx, split)
+
+
+@main.command(cls=QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@click.option("--vectors", default=os.path.join("w2v-out", "vectors.bin"), show_default=True,
-              type=click.Path(dir_okay=False), help="word2vec text or binary vectors file.")
+@vectors_option
 @click.option("-n", "--topn", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours to list.")
+@click.option("--restrict-vocab", type=click.IntRange(min=1), default=None,
+              help="Only the N most frequent words are candidates. [default: all]")
+@click.option("--case-sensitive", is_flag=True,
+              help="Match query words exactly (default: a word not found as given matches its most frequent "
+                   "case variant, as eval does).")
 @reports_errors
-def similar(query, vectors, topn):
-    """Nearest neighbours by cosine of each WORD, or of an expression such as: king - man + woman."""
+def similar(query, vectors, topn, restrict_vocab, case_sensitive):
+    """Nearest neighbours by cosine of each WORD, or of an expression such as: king - man + woman (also
+    written king -man +woman)."""
     embeddings = _load_vectors(vectors)
-    tokens = " ".join(query).replace("+", " + ").replace(" -", " - ").split()
+    tokens = query_tokens(query)
     if any(t in "+-" for t in tokens):
         queries = [parse_expression(tokens)]
     else:
         queries = [([word], []) for word in tokens]
     for positive, negative in queries:
-        missing = [w for w in positive + negative if w not in embeddings]
-        if missing:
-            raise click.ClickException(f"'{missing[0]}' is not in the vocabulary of {vectors}")
+        found = [embeddings.lookup(w, case_insensitive=not case_sensitive) for w in positive + negative]
+        if None in found:
+            missing = (positive + negative)[found.index(None)]
+            raise click.ClickException(f"'{missing}' is not in the vocabulary of {vectors}")
+        positive, negative = found[:len(positive)], found[len(positive):]
         click.echo(f"{' '.join(tokens) if len(queries) == 1 else positive[0]}:")
-        for word, score in embeddings.most_similar(positive, negative, topn=topn):
+        for word, score in embeddings.most_similar(positive, negative, topn=topn, restrict_vocab=restrict_vocab):
             click.echo(f"  {word:<24} {score:.4f}")
+
+
+def query_tokens(args):
+    """['king', '-', 'man', '+woman'] or ['king - man + woman'] -> ['king', '-', 'man', '+', 'woman']."""
+    tokens = []
+    for arg in args:
+        for part in arg.split():
+            if part[0] in "+-" and len(part) > 1:
+                tokens.extend([part[0], part[1:]])
+            else:
+                tokens.append(part)
+    return tokens
 
 
 def parse_expression(tokens):
@@ -264,3 +407,65 @@ def parse_expression(tokens):
     if not positive and not negative:
         raise click.UsageError("the expression names no word")
     return positive, negative
+
+
+# ----------------------------------------------------------------------------------------------------
+# The corpus cache
+
+
+cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                                help="The cache [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce].")
+
+
+@main.group()
+def cache():
+    """List, clear or prune the corpus cache (its size cap: $W2V_NCE_CACHE_SIZE, default 20G)."""
+
+
+def _open_cache(cache_dir):
+    directory = cache_dir or default_cache_dir()
+    if not os.path.isdir(directory):
+        raise click.ClickException(f"{directory}: no corpus cache there")
+    return CorpusCache(directory)
+
+
+@cache.command(name="list")
+@cache_dir_option
+@reports_errors
+def cache_list(cache_dir):
+    """One line per entry, least recently used first: key, size, last use, settings, files."""
+    store = _open_cache(cache_dir)
+    entries = store.entries()
+    for info in entries:
+        click.echo(describe_entry(info))
+    click.echo(f"{len(entries)} entries, {format_bytes(sum(i.bytes for i in entries))} in {store.directory} "
+               f"(cap {format_bytes(cache_size_cap())})", err=True)
+
+
+@cache.command(name="clear")
+@click.argument("keys", nargs=-1)
+@cache_dir_option
+@reports_errors
+def cache_clear(keys, cache_dir):
+    """Delete the given entries, or every entry; entries in use by a running command are kept."""
+    store = _open_cache(cache_dir)
+    known = {info.key: info for info in store.entries()}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise click.ClickException(f"no cache entry {unknown[0]} in {store.directory}")
+    busy = [key for key in (keys or list(known)) if not store.remove(key)]
+    click.echo(f"removed {len(keys or known) - len(busy)} entries"
+               + (f"; {len(busy)} in use kept: {' '.join(busy)}" if busy else ""), err=True)
+
+
+@cache.command(name="prune")
+@click.option("--max-size", default=None, metavar="SIZE",
+              help="Remove least recently used entries until the cache is at most SIZE [default: the cap].")
+@cache_dir_option
+@reports_errors
+def cache_prune(max_size, cache_dir):
+    """Remove least recently used entries until the cache fits its size cap."""
+    store = _open_cache(cache_dir)
+    limit = parse_size(max_size, "--max-size") if max_size else cache_size_cap()
+    removed = store.prune(limit)
+    click.echo(f"removed {len(removed)} entries ({format_bytes(sum(i.bytes for i in removed))})", err=True)

@@ -7,36 +7,57 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, short_repr
 
 LOSSES = ("sampled_softmax", "nce", "neg")
 SAMPLERS = ("log_uniform", "unigram", "uniform")
+MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_NODES = 10_000  # after alias expansion: a config needs a few dozen
+
+
+def tidy(value):
+    """A float rounded to 12 significant digits, so that lr * 1e-4 reads 4e-06, not 4.000000000000001e-06."""
+    return float(f"{value:.12g}")
+
+
+def setting(default, help, minimum=None, above=None, choices=None, flags=None):
+    """A TrainConfig field with what the command line and validation need to know of it: the help text,
+    a lower bound (minimum: >=, above: >), the choices, or the two flag names of a boolean."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "above": above, "choices": choices,
+                                            "flags": flags})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "sampled_softmax"
-    sampler: str | None = None          # None: log_uniform for nce / sampled_softmax, unigram for neg
-    distortion: float = 0.75            # unigram sampler: P(k) ~ count^distortion
-    num_sampled: int = 5                # candidates per batch (nce, sampled_softmax) or negatives per pair (neg)
-    remove_accidental_hits: bool | None = None  # None: TF's default (False for nce, True for sampled_softmax)
-    dim: int = 100
-    window: int = 5
-    dynamic_window: bool = True
-    min_count: int = 5
-    max_vocab: int = 0                  # 0: no cap
-    subsample: float = 1e-4
-    lowercase: bool = False
-    epochs: int = 5
-    lr: float = 0.025
-    min_lr: float | None = None         # None: lr * 1e-4
-    threads: int = 0                    # 0: all cores
-    seed: int = 1
+    loss: str = setting("sampled_softmax", "Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults.",
+                        choices=LOSSES)
+    sampler: str | None = setting(None, "Candidate sampler (default: log-uniform; unigram for neg).",
+                                  choices=SAMPLERS)
+    distortion: float = setting(0.75, "Unigram sampler exponent: P(k) ~ count^distortion.", minimum=0)
+    num_sampled: int = setting(5, "Candidates per batch (nce, sampled-softmax) or negatives per pair (neg).",
+                               minimum=1)
+    remove_accidental_hits: bool | None = setting(
+        None, "Mask sampled candidates equal to the label (default: TF's: keep for nce, remove for "
+              "sampled-softmax).", flags=("--remove-accidental-hits", "--keep-accidental-hits"))
+    dim: int = setting(100, "Vector size.", minimum=1)
+    window: int = setting(5, "Maximum context distance.", minimum=1)
+    dynamic_window: bool = setting(True, "Draw each centre's window from 1..window.",
+                                   flags=("--dynamic-window", "--no-dynamic-window"))
+    min_count: int = setting(5, "Drop words seen fewer times.", minimum=1)
+    max_vocab: int = setting(0, "Keep only this many most frequent words (0: no cap).", minimum=0)
+    subsample: float = setting(1e-4, "Subsampling threshold of frequent words (0 disables).", minimum=0)
+    lowercase: bool = setting(False, "Lowercase words (Unicode) before counting.",
+                              flags=("--lowercase", "--no-lowercase"))
+    epochs: int = setting(5, "Passes over the corpus.", minimum=1)
+    lr: float = setting(0.025, "Initial learning rate, decayed linearly.", above=0)
+    min_lr: float | None = setting(None, "Final learning rate (default: lr * 1e-4).", minimum=0)
+    threads: int = setting(0, "Worker threads (0: all cores).", minimum=0)
+    seed: int = setting(1, "Random seed.", minimum=0)
 
     @property
     def resolved_sampler(self):
@@ -61,7 +82,7 @@ class TrainConfig:
         values = dataclasses.asdict(self)
         values.update(sampler=self.resolved_sampler, remove_accidental_hits=self.resolved_remove_accidental_hits,
                       min_lr=self.resolved_min_lr, threads=self.resolved_threads)
-        return values
+        return {k: tidy(v) if isinstance(v, float) else v for k, v in values.items()}
 
     def to_yaml(self):
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -74,7 +95,8 @@ def available_cores():
         return os.cpu_count() or 1
 
 
-FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+FIELDS = {f.name: f for f in fields(TrainConfig)}
+FIELD_TYPES = {name: f.type for name, f in FIELDS.items()}
 
 
 def _normalize_choice(value):
@@ -92,65 +114,97 @@ def _check_type(name, value, source):
     if base == "bool":
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{source}: '{name}' must be true or false, got {value!r}")
+        raise ConfigError(f"{source}: '{name}' must be true or false, got {short_repr(value)}")
     if base == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise ConfigError(f"{source}: '{name}' must be an integer, got {value!r}")
+        raise ConfigError(f"{source}: '{name}' must be an integer, got {short_repr(value)}")
     if base == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        raise ConfigError(f"{source}: '{name}' must be a number, got {value!r}")
+        raise ConfigError(f"{source}: '{name}' must be a number, got {short_repr(value)}")
     if not isinstance(value, str):
-        raise ConfigError(f"{source}: '{name}' must be a string, got {value!r}")
+        raise ConfigError(f"{source}: '{name}' must be a string, got {short_repr(value)}")
     return _normalize_choice(value)
 
 
 def validate(values, source="configuration"):
     """Check a merged mapping of config values and build the TrainConfig (ConfigError names the key)."""
-    unknown = sorted(set(values) - set(FIELD_TYPES))
+    unknown = sorted(set(values) - set(FIELD_TYPES), key=str)
     if unknown:
-        raise ConfigError(f"{source}: unknown key '{unknown[0]}' (known keys: {', '.join(FIELD_TYPES)})")
+        raise ConfigError(f"{source}: unknown key {short_repr(unknown[0])} (known keys: {', '.join(FIELD_TYPES)})")
     checked = {name: _check_type(name, value, source) for name, value in values.items()}
     config = TrainConfig(**checked)
-    rules = [
-        (config.loss in LOSSES, "loss", f"must be one of {', '.join(LOSSES)}"),
-        (config.sampler is None or config.sampler in SAMPLERS, "sampler", f"must be one of {', '.join(SAMPLERS)}"),
-        (config.distortion >= 0, "distortion", "must be >= 0"),
-        (config.num_sampled >= 1, "num_sampled", "must be >= 1"),
-        (config.dim >= 1, "dim", "must be >= 1"),
-        (config.window >= 1, "window", "must be >= 1"),
-        (config.min_count >= 1, "min_count", "must be >= 1"),
-        (config.max_vocab >= 0, "max_vocab", "must be >= 0 (0: no cap)"),
-        (config.subsample >= 0, "subsample", "must be >= 0 (0 disables)"),
-        (config.epochs >= 1, "epochs", "must be >= 1"),
-        (config.lr > 0, "lr", "must be > 0"),
-        (config.min_lr is None or 0 <= config.min_lr <= config.lr, "min_lr", "must be between 0 and lr"),
-        (config.threads >= 0, "threads", "must be >= 0 (0: all cores)"),
-        (0 <= config.seed < 2 ** 63, "seed", "must be between 0 and 2^63 - 1"),
-    ]
-    for ok, name, rule in rules:
-        if not ok:
-            raise ConfigError(f"{source}: '{name}' {rule}, got {getattr(config, name)!r}")
+    for name, spec in FIELDS.items():
+        value, meta = getattr(config, name), spec.metadata
+        if value is None:
+            continue
+        if meta["choices"] and value not in meta["choices"]:
+            raise ConfigError(f"{source}: '{name}' must be one of {', '.join(meta['choices'])}, got {short_repr(value)}")
+        if meta["minimum"] is not None and value < meta["minimum"]:
+            raise ConfigError(f"{source}: '{name}' must be >= {meta['minimum']}, got {short_repr(value)}")
+        if meta["above"] is not None and value <= meta["above"]:
+            raise ConfigError(f"{source}: '{name}' must be > {meta['above']}, got {short_repr(value)}")
+    if config.min_lr is not None and config.min_lr > config.lr:
+        raise ConfigError(f"{source}: 'min_lr' must be between 0 and lr, got {short_repr(config.min_lr)}")
+    if config.seed >= 2 ** 63:
+        raise ConfigError(f"{source}: 'seed' must be between 0 and 2^63 - 1, got {short_repr(config.seed)}")
     return config
 
 
 def read_yaml(path):
-    """A YAML mapping of config keys; ConfigError for a missing file, bad YAML or a non-mapping."""
+    """A YAML mapping of config keys; ConfigError for a missing file, bad YAML, a non-mapping, or aliases
+    that expand to more than MAX_YAML_NODES values."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    return parse_yaml(data, path)
+
+
+def parse_yaml(data, source):
+    """The mapping of YAML bytes (see read_yaml); `source` names them in errors."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES >> 20} MB; not a config file")
+    try:
+        data = _load_bounded(data.decode("utf-8"), source)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        where = f"{source}:{mark.line + 1}" if mark else str(source)
         raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of keys to values")
+        raise ConfigError(f"{source}: a config file must be a mapping of keys to values")
     return data
+
+
+def _load_bounded(text, path):
+    """yaml.safe_load, refusing documents whose aliases expand beyond MAX_YAML_NODES nodes (an alias
+    bomb); the nodes are counted before any value is built."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        pending, seen = [node], 0
+        while pending:
+            current = pending.pop()
+            seen += 1
+            if seen > MAX_YAML_NODES:
+                raise ConfigError(f"{path}: the YAML expands to more than {MAX_YAML_NODES} values (aliases); "
+                                  "write the settings out")
+            if isinstance(current, yaml.SequenceNode):
+                pending.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                for key, value in current.value:
+                    pending.extend((key, value))
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def preset_dir():
@@ -177,7 +231,7 @@ def resolve(config_file=None, overrides=None):
     loss = overrides.get("loss", from_file.get("loss"))
     if loss is not None and _normalize_choice(loss) not in LOSSES:
         where = "--loss" if "loss" in overrides else f"{config_file}: 'loss'"
-        raise ConfigError(f"{where} must be one of {', '.join(LOSSES)}, got {loss!r}")
+        raise ConfigError(f"{where} must be one of {', '.join(LOSSES)}, got {short_repr(loss)}")
     values = {**preset(loss), **from_file, **overrides}
     source = str(config_file) if config_file is not None else "configuration"
     return validate(values, source)

@@ -1,27 +1,39 @@
 """The encoded corpus: int32 vocabulary ids of every in-vocabulary token plus sentence offsets.
 
-`prepare_corpus` tokenizes (tokenize.py), builds the vocabulary (vocab.py), drops out-of-vocabulary
-tokens and stores the result in a cache directory keyed on the input files (path, size, modification
-time) and the settings that change it. A second run memory-maps the cached arrays and skips all of it,
-and corpora larger than memory work because every step streams through files.
+`encode_corpus` tokenizes (tokenize.py), counts words exactly within a memory budget (wordcount.py),
+builds the vocabulary (vocab.py), drops out-of-vocabulary tokens and writes a directory:
+
+    ids.i32      int32 ids, native byte order      offsets.i64  int64 sentence offsets, starting at 0
+    vocab.txt    'word count' lines                meta.json    sizes and digests of the three files
+
+Everything streams through files, so the corpus may be larger than memory. `prepare_corpus` keeps that
+directory in the cache (cache.py) or, without one, reads it into memory. `load_encoded` checks a directory
+against its meta.json (sizes, digests, ids in range, offsets increasing) before anything trusts it.
 """
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from .errors import CorpusError
-from .io_utils import atomic_directory
-from .tokenize import distinct_positive, scan_corpus
-from .vocab import Vocab, build_vocab, describe_sources, merge_tokens
+from .errors import CorpusError, OutputError, W2VWarning
+from .io_utils import describe_os_error, remove_stale_temporaries, temp_prefix
+from .memory import PreparationBudget, default_memory_budget
+from .tokenize import TokenTable, scan_corpus
+from .vocab import Vocab, describe_sources, rank_words
+from .wordcount import RunStore, kept_words, merge_runs, table_words
+from .words import MAX_WORD_BYTES
 
-CACHE_FORMAT = 1
-REMAP_CHUNK = 1 << 24
-RAW_MEMORY_BUDGET = 1 << 28  # bytes of per-token ids held in memory before spilling to disk
+ENCODING_FORMAT = 2
+REMAP_CHUNK = 1 << 22
+READ_BLOCK = 1 << 22
+_DIGEST_START = np.uint64(0x9E3779B97F4A7C15)
+_DIGEST_PRIME = np.uint64(0x100000001B3)
 
 
 @dataclass(frozen=True)
@@ -47,140 +59,346 @@ class EncodedCorpus:
     def n_sentences(self):
         return int(self.offsets.shape[0] - 1)
 
-
-def default_cache_dir():
-    return os.environ.get("W2V_NCE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "w2v-nce")
-
-
-def cache_key(paths, settings):
-    files = []
-    for path in paths:
-        stat = os.stat(path)
-        files.append([os.path.abspath(path), stat.st_size, stat.st_mtime_ns])
-    blob = json.dumps({"format": CACHE_FORMAT, "files": files, "min_count": settings.min_count,
-                       "max_vocab": settings.max_vocab, "lowercase": settings.lowercase}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    @property
+    def longest_sentence(self):
+        return int(_longest_sentence(self.offsets))
 
 
-def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None):
+class DamagedEncoding(Exception):
+    """An encoded directory does not match its meta.json (the message says how)."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checks
+
+
+@njit(cache=True, nogil=True)
+def _digest_ids(ids, vocab_size, h):
+    """Continue digest h over ids; also returns how many ids lie outside [0, vocab_size)."""
+    h = np.uint64(h)
+    outside = 0
+    for i in range(ids.shape[0]):
+        x = ids[i]
+        if x < 0 or x >= vocab_size:
+            outside += 1
+        h = (h ^ np.uint64(np.uint32(x))) * _DIGEST_PRIME
+    return h, outside
+
+
+@njit(cache=True, nogil=True)
+def _digest_offsets(offsets, previous, h):
+    """Continue digest h over offsets that must rise strictly above `previous`; returns (h, rising)."""
+    h = np.uint64(h)
+    rising = True
+    for i in range(offsets.shape[0]):
+        x = offsets[i]
+        if x <= previous:
+            rising = False
+        previous = x
+        h = (h ^ np.uint64(x)) * _DIGEST_PRIME
+    return h, rising
+
+
+@njit(cache=True, nogil=True)
+def _longest_sentence(offsets):
+    longest = 0
+    for s in range(offsets.shape[0] - 1):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    return longest
+
+
+def check_encoding(ids, offsets, vocab_size, where):
+    """Raise CorpusError unless every id is a vocabulary id and the offsets cut ids into non-empty
+    sentences (the kernels index with both unchecked)."""
+    _, outside = _digest_ids(ids, vocab_size, _DIGEST_START)
+    if outside:
+        raise CorpusError(f"{where}: {outside} token ids lie outside the vocabulary of {vocab_size} words")
+    if offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != ids.shape[0]:
+        raise CorpusError(f"{where}: the sentence offsets do not span the {ids.shape[0]} tokens")
+    if not _digest_offsets(offsets[1:], 0, _DIGEST_START)[1]:
+        raise CorpusError(f"{where}: the sentence offsets do not increase")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Encoding
+
+
+class SpillableArray:
+    """An append-only array of one dtype, in memory up to `memory_limit` bytes and in a file after that.
+    Read it once, in order, with `reader()`."""
+
+    def __init__(self, dtype, path, memory_limit):
+        self.dtype, self.path, self.memory_limit = np.dtype(dtype), path, memory_limit
+        self.chunks, self.in_memory, self.spill, self.size = [], 0, None, 0
+
+    def append(self, chunk):
+        self.size += chunk.shape[0]
+        if self.spill is None and self.in_memory + chunk.nbytes <= self.memory_limit:
+            self.chunks.append(chunk)
+            self.in_memory += chunk.nbytes
+            return
+        if self.spill is None:
+            self.spill = open(self.path, "wb")
+        self.spill.write(chunk.data)
+
+    def _pieces(self):
+        while self.chunks:
+            yield self.chunks.pop(0)
+        if self.spill is not None:
+            self.spill.close()
+            with open(self.path, "rb") as spilled:  # read, not mapped: its pages never count as ours
+                while True:
+                    piece = np.fromfile(spilled, dtype=self.dtype, count=READ_BLOCK)
+                    if not piece.size:
+                        break
+                    yield piece
+            os.unlink(self.path)
+
+    def reader(self):
+        return _Reader(self._pieces(), self.dtype)
+
+
+class _Reader:
+    def __init__(self, pieces, dtype):
+        self.pieces, self.buffer = pieces, np.zeros(0, dtype=dtype)
+
+    def _more(self):
+        piece = next(self.pieces, None)
+        if piece is None:
+            return False
+        self.buffer = np.concatenate([self.buffer, piece]) if self.buffer.size else piece
+        return True
+
+    def take(self, n):
+        """The next n values (fewer at the end)."""
+        while self.buffer.shape[0] < n and self._more():
+            pass
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def up_to(self, limit):
+        """The next values <= limit, for a non-decreasing array."""
+        while (not self.buffer.size or self.buffer[-1] <= limit) and self._more():
+            pass
+        k = int(np.searchsorted(self.buffer, limit, side="right"))
+        out, self.buffer = self.buffer[:k], self.buffer[k:]
+        return out
+
+
+@njit(cache=True, nogil=True)
+def _remap_chunk(raw, token_to_id, out, ends, first, new_ends):
+    """out <- the vocabulary ids of raw's in-vocabulary tokens (raw holds tokens first, first + 1, ...);
+    new_ends[k] <- how many of them come before token ends[k]. Returns how many ids were written."""
+    kept = 0
+    e = 0
+    for i in range(raw.shape[0]):
+        while e < ends.shape[0] and ends[e] <= first + i:
+            new_ends[e] = kept
+            e += 1
+        word = token_to_id[raw[i]]
+        if word >= 0:
+            out[kept] = word
+            kept += 1
+    while e < ends.shape[0]:
+        new_ends[e] = kept
+        e += 1
+    return kept
+
+
+def encode_corpus(paths, settings, directory, memory_budget=None):
+    """Encode `paths` into `directory` (see the module docstring); returns the Vocab. Raises CorpusError
+    for unreadable, empty or binary input and EmptyVocabError when no word reaches min_count; an OSError
+    means `directory` could not be written."""
+    budget = PreparationBudget(memory_budget or default_memory_budget())
+    source = describe_sources(paths)
+    ids = SpillableArray(np.int32, os.path.join(directory, "scan-ids.i32"), budget.ids_in_memory)
+    ends = SpillableArray(np.int64, os.path.join(directory, "scan-ends.i64"), budget.ends_in_memory)
+    table = TokenTable(max_bytes=budget.table)
+    runs = RunStore(os.path.join(directory, "runs"))
+    run_starts = [0]
+
+    def write_run(tokens_done):  # the table is full: its counts go to disk, and it starts again empty
+        runs.write(table_words(table, settings.lowercase))
+        table.clear()
+        run_starts.append(tokens_done)
+
+    n_raw, n_cut = scan_corpus(paths, table, ids.append, ends.append, write_run)
+    if n_raw == 0:
+        raise CorpusError(f"{source}: corpus is empty (no tokens)")
+    if n_cut:
+        warnings.warn(f"{source}: {n_cut} tokens longer than {MAX_WORD_BYTES} bytes were cut to their first "
+                      f"{MAX_WORD_BYTES} bytes", W2VWarning, stacklevel=2)
+    if runs.runs == 0:  # everything fitted in one table: no merge
+        words = table_words(table, settings.lowercase)
+        candidates = kept_words(words, settings.min_count)
+        token_to_word = [words.token_to_word]
+        del words
+    else:
+        if run_starts[-1] < n_raw:
+            runs.write(table_words(table, settings.lowercase))
+        else:
+            run_starts.pop()  # the table filled up on the very last token: nothing is left in it
+        candidates = merge_runs(runs, settings.min_count)
+        token_to_word = None
+    table.clear()
+    vocab, candidate_to_id = rank_words(candidates, settings.min_count, settings.max_vocab, source)
+    run_starts.append(n_raw)
+
+    ids_reader, ends_reader = ids.reader(), ends.reader()
+    ids_digest, offsets_digest = _DIGEST_START, _DIGEST_START
+    kept_total, last_end, longest = 0, 0, 0
+    out = np.empty(REMAP_CHUNK, dtype=np.int32)
+    with open(os.path.join(directory, "ids.i32"), "wb") as ids_file, \
+            open(os.path.join(directory, "offsets.i64"), "wb") as offsets_file:
+        offsets_file.write(np.zeros(1, dtype=np.int64).data)
+        offsets_digest, _ = _digest_offsets(np.zeros(1, dtype=np.int64), -1, offsets_digest)
+        for run, (lo, hi) in enumerate(zip(run_starts[:-1], run_starts[1:])):
+            run_token_to_word = token_to_word[run] if token_to_word else runs.token_to_word(run)
+            word_ids, candidate = candidates.patches[run]
+            word_to_id = np.full(int(run_token_to_word.max()) + 1, -1, dtype=np.int32)
+            word_to_id[word_ids] = candidate_to_id[candidate]
+            token_to_id = word_to_id[run_token_to_word]
+            del run_token_to_word, word_to_id
+            for first in range(lo, hi, REMAP_CHUNK):
+                raw = ids_reader.take(min(REMAP_CHUNK, hi - first))
+                sentence_ends = ends_reader.up_to(first + raw.shape[0])
+                new_ends = np.empty(sentence_ends.shape[0], dtype=np.int64)
+                n_kept = _remap_chunk(raw, token_to_id, out, sentence_ends, first, new_ends)
+                ids_file.write(out[:n_kept].data)
+                ids_digest, _ = _digest_ids(out[:n_kept], len(vocab), ids_digest)
+                new_ends += kept_total
+                kept_total += n_kept
+                new_ends = np.unique(new_ends[new_ends > last_end])  # a sentence of unknown words is gone
+                if new_ends.size:
+                    longest = max(longest, int(_longest_sentence(np.concatenate([[last_end], new_ends]))))
+                    last_end = int(new_ends[-1])
+                    offsets_file.write(new_ends.data)
+                    offsets_digest, _ = _digest_offsets(new_ends, -1, offsets_digest)
+    shutil.rmtree(runs.directory, ignore_errors=True)
+    vocab.save(os.path.join(directory, "vocab.txt"))
+    with open(os.path.join(directory, "vocab.txt"), "rb") as saved:
+        vocab_digest = hashlib.sha256(saved.read()).hexdigest()
+    meta = {"format": ENCODING_FORMAT, "sources": [os.path.abspath(p) if p != "-" else p for p in paths],
+            "settings": settings.__dict__, "raw_tokens": n_raw, "cut_tokens": n_cut, "runs": max(runs.runs, 1),
+            "n_tokens": kept_total, "n_sentences": _count_rows(directory, "offsets.i64", 8) - 1,
+            "longest_sentence": longest, "vocab_size": len(vocab), "vocab_sha256": vocab_digest,
+            "ids_digest": _hex(ids_digest), "offsets_digest": _hex(offsets_digest)}
+    with open(os.path.join(directory, "meta.json"), "w") as meta_file:
+        json.dump(meta, meta_file, indent=1)
+    return vocab
+
+
+def _hex(digest):
+    return f"{int(digest) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def _count_rows(directory, name, itemsize):
+    return os.path.getsize(os.path.join(directory, name)) // itemsize
+
+
+# ----------------------------------------------------------------------------------------------------
+# Loading
+
+
+def read_meta(directory):
+    try:
+        with open(os.path.join(directory, "meta.json")) as meta_file:
+            meta = json.load(meta_file)
+    except (OSError, ValueError) as exc:
+        raise DamagedEncoding(f"meta.json unreadable ({exc})") from None
+    counts = ("n_tokens", "n_sentences", "vocab_size")
+    keys = {"format", "vocab_sha256", "ids_digest", "offsets_digest", *counts}
+    if not isinstance(meta, dict) or not keys <= set(meta) or meta["format"] != ENCODING_FORMAT \
+            or not all(isinstance(meta[k], int) and meta[k] >= 1 for k in counts):
+        raise DamagedEncoding("meta.json is not of this version's format")
+    return meta
+
+
+def load_encoded(directory, mmap=True, verify=True, cache_path=None, from_cache=False):
+    """The EncodedCorpus of an encoded directory, memory-mapped (mmap) or read. With verify, every file
+    is checked against meta.json first; DamagedEncoding says what does not match."""
+    meta = read_meta(directory)
+    n_tokens, n_sentences = meta["n_tokens"], meta["n_sentences"]
+    for name, rows in (("ids.i32", n_tokens * 4), ("offsets.i64", (n_sentences + 1) * 8)):
+        try:
+            size = os.path.getsize(os.path.join(directory, name))
+        except OSError:
+            raise DamagedEncoding(f"{name} is missing") from None
+        if size != rows:
+            raise DamagedEncoding(f"{name} has {size} bytes, meta.json says {rows}")
+    vocab_path = os.path.join(directory, "vocab.txt")
+    try:
+        with open(vocab_path, "rb") as vocab_file:
+            vocab_bytes = vocab_file.read()
+    except OSError:
+        raise DamagedEncoding("vocab.txt is missing") from None
+    if verify and hashlib.sha256(vocab_bytes).hexdigest() != meta["vocab_sha256"]:
+        raise DamagedEncoding("vocab.txt does not match its digest")
+    try:
+        vocab = Vocab.parse(vocab_bytes, vocab_path)
+    except CorpusError as exc:
+        raise DamagedEncoding(str(exc)) from None
+    if len(vocab) != meta["vocab_size"] or vocab.total != n_tokens:
+        raise DamagedEncoding("vocab.txt does not match the ids")
+    ids = _read_rows(directory, "ids.i32", np.int32, n_tokens, mmap)
+    offsets = _read_rows(directory, "offsets.i64", np.int64, n_sentences + 1, mmap)
+    if verify:
+        digest, outside = _digest_ids(ids, len(vocab), _DIGEST_START)
+        if outside or _hex(digest) != meta["ids_digest"]:
+            raise DamagedEncoding("ids.i32 does not match its digest")
+        digest, rising = _digest_offsets(offsets, -1, _DIGEST_START)
+        if not rising or offsets[0] != 0 or offsets[-1] != n_tokens or _hex(digest) != meta["offsets_digest"]:
+            raise DamagedEncoding("offsets.i64 does not match its digest")
+    return EncodedCorpus(ids, offsets, vocab, cache_path, from_cache)
+
+
+def _read_rows(directory, name, dtype, rows, mmap):
+    path = os.path.join(directory, name)
+    try:
+        if mmap:
+            return np.memmap(path, dtype=dtype, mode="r", shape=(rows,))
+        return np.fromfile(path, dtype=dtype, count=rows)
+    except (OSError, ValueError) as exc:
+        raise DamagedEncoding(f"{name} unreadable ({exc})") from None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Preparation
+
+
+def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None, memory_budget=None):
     """Tokenize, build the vocabulary and encode `paths` (a list of files, '-' for standard input).
 
     With `cache_dir` the result is stored under it and reused while the files are unchanged; standard
-    input is never cached. Raises CorpusError / EmptyVocabError with a message naming the input.
+    input is never cached, and a cache that cannot be written is skipped with a warning. Raises
+    CorpusError / EmptyVocabError with a message naming the input.
     """
+    from .cache import CacheWriteError, CorpusCache
+
     paths = [os.fspath(p) for p in paths]
     if not paths:
         raise CorpusError("no corpus file given")
     for path in paths:
         if path != "-" and not os.path.isfile(path):
             raise CorpusError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
-    if cache_dir is None or "-" in paths:
-        with tempfile.TemporaryDirectory(prefix="w2v-nce-") as tmp:
-            vocab = _encode_into(paths, settings, tmp)
-            return _load(tmp, mmap=False, cache_path=None, from_cache=False, vocab=vocab)
-    entry = os.path.join(cache_dir, cache_key(paths, settings))
-    if os.path.isfile(os.path.join(entry, "meta.json")):
-        try:
-            return _load(entry, mmap=True, cache_path=entry, from_cache=True)
-        except (OSError, ValueError):
-            pass  # a damaged entry is rebuilt below
-    with atomic_directory(entry) as tmp:
-        vocab = _encode_into(paths, settings, tmp)
-    return _load(entry, mmap=True, cache_path=entry, from_cache=False, vocab=vocab)
+    if cache_dir is not None and "-" not in paths:
+        cache = CorpusCache.open(cache_dir)
+        if cache is not None:
+            try:
+                return cache.get(paths, settings, lambda directory: encode_corpus(paths, settings, directory,
+                                                                                  memory_budget))
+            except CacheWriteError as exc:
+                warnings.warn(f"{exc}; continuing without the corpus cache", W2VWarning, stacklevel=2)
+    return _prepare_without_cache(paths, settings, memory_budget)
 
 
-class _RawIds:
-    """The scan's per-token ids: kept in memory up to `budget` bytes, then spilled to a file."""
-
-    def __init__(self, spill_path, budget=RAW_MEMORY_BUDGET):
-        self.chunks, self.in_memory, self.budget = [], 0, budget
-        self.spill_path, self.spill = spill_path, None
-
-    def __call__(self, chunk):
-        if self.spill is None and self.in_memory + chunk.nbytes <= self.budget:
-            self.chunks.append(chunk)
-            self.in_memory += chunk.nbytes
-            return
-        if self.spill is None:
-            self.spill = open(self.spill_path, "wb")
-        self.spill.write(chunk.tobytes())
-
-    def __iter__(self):
-        """The ids in order, as arrays (the spilled part in pieces of REMAP_CHUNK)."""
-        yield from self.chunks
-        if self.spill is not None:
-            self.spill.close()
-            with open(self.spill_path, "rb") as spilled:  # read, not mapped: its pages never count as ours
-                while True:
-                    chunk = np.fromfile(spilled, dtype=np.int32, count=REMAP_CHUNK)
-                    if not chunk.size:
-                        break
-                    yield chunk
-            os.unlink(self.spill_path)
-
-
-def _encode_into(paths, settings, directory):
-    source = describe_sources(paths)
-    raw = _RawIds(os.path.join(directory, "raw.i32"))
-    scan = scan_corpus(paths, raw)
-    if scan.n_tokens == 0:
-        raise CorpusError(f"{source}: corpus is empty (no tokens)")
-    words, counts, token_to_word = merge_tokens(scan.table, settings.lowercase)
-    vocab, word_to_id = build_vocab(words, counts, settings.min_count, settings.max_vocab, source)
-    token_to_id = word_to_id[token_to_word].astype(np.int32)
-    new_ends = np.empty(scan.sentence_ends.shape[0], dtype=np.int64)
-    state = np.zeros(3, dtype=np.int64)  # raw tokens done, kept tokens so far, sentence ends done
-    # ids.npy is written chunk by chunk (not through a writable memory map, whose dirty pages would all
-    # count as this process's memory): an .npy header for the known length, then the raw int32s.
-    with open(os.path.join(directory, "ids.npy"), "wb") as ids_file:
-        np.lib.format.write_array_header_1_0(
-            ids_file, {"descr": np.dtype(np.int32).str, "fortran_order": False, "shape": (vocab.total,)})
-        kept = np.empty(0, dtype=np.int32)
-        for chunk in raw:
-            if kept.shape[0] < chunk.shape[0]:
-                kept = np.empty(chunk.shape[0], dtype=np.int32)
-            n_kept = _remap_chunk(chunk, token_to_id, kept, scan.sentence_ends, new_ends, state)
-            ids_file.write(kept[:n_kept].data)
-    new_ends[state[2]:] = state[1]
-    offsets = np.concatenate([[0], distinct_positive(new_ends)]).astype(np.int64)
-    np.save(os.path.join(directory, "offsets.npy"), offsets)
-    vocab.save(os.path.join(directory, "vocab.txt"))
-    with open(os.path.join(directory, "meta.json"), "w") as meta:
-        json.dump({"format": CACHE_FORMAT, "sources": paths, "raw_tokens": scan.n_tokens,
-                   "settings": settings.__dict__}, meta)
-    return vocab
-
-
-@njit(cache=True, nogil=True)
-def _remap_chunk(raw, token_to_id, out, sentence_ends, new_ends, state):
-    """Map the next raw chunk to vocabulary ids in out, dropping -1, and translate the sentence ends in
-    it; returns how many ids it wrote."""
-    done = state[0]
-    kept_before = state[1]
-    kept = kept_before
-    s = state[2]
-    for i in range(raw.shape[0]):
-        while s < sentence_ends.shape[0] and sentence_ends[s] <= done + i:
-            new_ends[s] = kept
-            s += 1
-        word = token_to_id[raw[i]]
-        if word >= 0:
-            out[kept - kept_before] = word
-            kept += 1
-    state[0] = done + raw.shape[0]
-    state[1] = kept
-    state[2] = s
-    return kept - kept_before
-
-
-def _load(directory, mmap, cache_path, from_cache, vocab=None):
-    """The arrays of an encoded directory (memory-mapped if mmap); the vocabulary is read unless given."""
-    mode = "r" if mmap else None
-    ids = np.load(os.path.join(directory, "ids.npy"), mmap_mode=mode)
-    offsets = np.load(os.path.join(directory, "offsets.npy"))
-    if vocab is None:
-        vocab = Vocab.load(os.path.join(directory, "vocab.txt"))
-    if offsets[-1] != ids.shape[0] or vocab.total != ids.shape[0]:
-        raise ValueError("inconsistent cache entry")
-    return EncodedCorpus(ids, offsets, vocab, cache_path, from_cache)
+def _prepare_without_cache(paths, settings, memory_budget):
+    parent = tempfile.gettempdir()
+    remove_stale_temporaries(parent)
+    try:
+        with tempfile.TemporaryDirectory(prefix=temp_prefix("w2v-nce-prepare"), dir=parent) as directory:
+            encode_corpus(paths, settings, directory, memory_budget)
+            return load_encoded(directory, mmap=False, verify=False)
+    except OSError as exc:
+        raise OutputError(f"{parent}: cannot write temporary files ({describe_os_error(exc)}); set TMPDIR to a "
+                          "directory with room") from None

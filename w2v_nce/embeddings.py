@@ -2,12 +2,15 @@
 
 Formats (word2vec C, read by gensim's KeyedVectors.load_word2vec_format): a header line 'V D', then one
 row per word, most frequent first. Text rows are 'word v1 ... vD'; binary rows are the word, a space and
-D little-endian float32 values, then a newline. `load` tells the two apart by content, not by name.
+D little-endian float32 values, then a newline. `load` tells the two apart by content, not by name. Words
+follow words.py: no ASCII whitespace, at most MAX_WORD_BYTES bytes; every other character (a no-break
+space, U+3000, ...) is written and read back as it is.
 """
 import numpy as np
 
-from .errors import VectorsFormatError
+from .errors import VectorsFormatError, short_repr
 from .io_utils import atomic_open
+from .words import MAX_WORD_BYTES, first_unwritable
 
 TEXT_ROWS_PER_CHUNK = 50_000
 
@@ -24,6 +27,7 @@ class Embeddings:
         for i, word in enumerate(self.words):
             self.index.setdefault(word, i)  # a repeated word resolves to its most frequent row
         self._unit = None
+        self._folded = None
 
     def __len__(self):
         return len(self.words)
@@ -33,6 +37,19 @@ class Embeddings:
 
     def __getitem__(self, word):
         return self.vectors[self.index[word]]
+
+    def lookup(self, word, case_insensitive=False):
+        """The vocabulary word `word` stands for: itself, or (case_insensitive) the most frequent word that
+        reads the same upper-cased, as evaluation matches words; None if there is none."""
+        if word in self.index:
+            return word
+        if not case_insensitive:
+            return None
+        if self._folded is None:
+            self._folded = {}
+            for candidate in self.words:
+                self._folded.setdefault(candidate.upper(), candidate)
+        return self._folded.get(word.upper())
 
     @property
     def dim(self):
@@ -48,8 +65,10 @@ class Embeddings:
 
     def most_similar(self, positive=(), negative=(), topn=10, restrict_vocab=None):
         """Words nearest by cosine to sum(positive) - sum(negative) of unit vectors, excluding the query
-        words (gensim's most_similar). Raises KeyError naming a word that is not in the vocabulary."""
-        positive, negative = list(positive), list(negative)
+        words (gensim's most_similar); a single word may be given as a string. Raises KeyError naming a
+        word that is not in the vocabulary."""
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
         if not positive and not negative:
             raise ValueError("give at least one word")
         query = np.zeros(self.dim, dtype=np.float64)
@@ -74,10 +93,11 @@ class Embeddings:
 
     def save(self, path, binary):
         """Write word2vec binary (binary=True) or text format, atomically."""
-        for i, word in enumerate(self.words):
-            if not word or any(c.isspace() for c in word):
-                raise VectorsFormatError(f"{path}: word {i} ({word!r}) is empty or contains whitespace; "
-                                         "the word2vec formats cannot store it")
+        bad = first_unwritable(self.words)
+        if bad:
+            index, word, reason = bad
+            raise VectorsFormatError(f"{path}: word {index} ({short_repr(word)}) {reason}; the word2vec formats "
+                                     "cannot store it")
         with atomic_open(path, "wb") as out:
             out.write(f"{len(self)} {self.dim}\n".encode())
             if binary:
@@ -101,9 +121,12 @@ class Embeddings:
             raise VectorsFormatError(f"{path}: cannot read vectors ({exc.strerror or exc})") from None
         header_end = data.find(b"\n")
         header = data[:header_end if header_end >= 0 else len(data)].split()
+        if data[:4] == b"PK\x03\x04":
+            raise VectorsFormatError(f"{path}: a zip archive (a w2v-nce model.npz?), not a word2vec vectors file")
         if len(header) != 2 or not all(h.isdigit() for h in header) or int(header[1]) == 0:
+            shown = data[:min(40, max(header_end, 0))].decode("utf-8", "replace")
             raise VectorsFormatError(f"{path}:1: expected a header 'count dim' (word2vec format), got "
-                                     f"{data[:min(60, max(header_end, 0))]!r}")
+                                     f"{short_repr(shown)}")
         count, dim = int(header[0]), int(header[1])
         body = memoryview(data)[header_end + 1:]
         if _looks_binary(body, dim):
@@ -150,9 +173,14 @@ def _parse_text(path, body, count, dim):
                     try:
                         float(value)
                     except ValueError:
-                        raise VectorsFormatError(f"{path}:{lo + offset + 2}: {value[:30]!r} is not a number") \
+                        raise VectorsFormatError(f"{path}:{lo + offset + 2}: {short_repr(value)} is not a number") \
                             from None
             raise
+        finite = np.isfinite(chunks[-1]).all(axis=1)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise VectorsFormatError(f"{path}:{lo + bad + 2}: {short_repr(words[lo + bad])} has a non-finite value "
+                                     "(nan or inf)")
     vectors = np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
     return words, vectors
 
@@ -167,9 +195,10 @@ def _parse_binary(path, data, start, count, dim):
             position += 1
         if position >= end:
             break
-        space = data.find(b" ", position, position + 10_000)
+        space = data.find(b" ", position, position + MAX_WORD_BYTES + 1)
         if space < 0:
-            raise VectorsFormatError(f"{path}: row {len(words) + 1}: no word followed by a space at byte {position}")
+            raise VectorsFormatError(f"{path}: row {len(words) + 1}: no word of at most {MAX_WORD_BYTES} bytes "
+                                     f"followed by a space at byte {position}")
         if space + 1 + row_bytes > end:
             raise VectorsFormatError(f"{path}: row {len(words) + 1} is cut short (file truncated?)")
         words.append(data[position:space].decode("utf-8", "replace"))
@@ -188,6 +217,6 @@ def _parse_binary(path, data, start, count, dim):
         vectors[lo:lo + gather.shape[0]] = flat[gather].view("<f4").reshape(-1, dim)
     if not np.all(np.isfinite(vectors)):
         bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
-        raise VectorsFormatError(f"{path}: row {bad + 1} ({words[bad]!r}) holds a non-finite value")
+        raise VectorsFormatError(f"{path}: row {bad + 1} ({short_repr(words[bad])}) holds a non-finite value")
     return words, vectors
 

@@ -35,7 +35,8 @@ Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [
 Text = namedtuple("Text", "ids offsets keep_prob")           # int32 [N], int64 [S + 1], float64 [V]
 # kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
 Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
-Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits seed epoch")
+# max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
+Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits seed epoch max_contexts")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -328,15 +329,16 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     window = settings.window
     num_sampled = settings.num_sampled
     dim = model.w_in.shape[1]
-    contexts = np.empty(2 * window, dtype=np.int64)
-    input_ids = np.empty(2 * window, dtype=np.int64)
-    labels = np.empty((2 * window, 1), dtype=np.int64)
-    log_q_true = np.empty((2 * window, 1), dtype=np.float64)
+    room = max(settings.max_contexts, 1)
+    contexts = np.empty(room, dtype=np.int64)
+    input_ids = np.empty(room, dtype=np.int64)
+    labels = np.empty((room, 1), dtype=np.int64)
+    log_q_true = np.empty((room, 1), dtype=np.float64)
     sampled = np.empty(num_sampled, dtype=np.int64)
-    negatives = np.empty((2 * window, num_sampled), dtype=np.int64)
+    negatives = np.empty((room, num_sampled), dtype=np.int64)
     log_q_sampled = np.empty(num_sampled, dtype=np.float64)
-    logits = np.empty((2 * window, 1 + num_sampled), dtype=np.float64)
-    grad_in = np.empty((2 * window, dim), dtype=np.float32)
+    logits = np.empty((room, 1 + num_sampled), dtype=np.float64)
+    grad_in = np.empty((room, dim), dtype=np.float32)
     grad_out = np.empty((num_sampled, dim), dtype=np.float32)
     is_last = np.empty(num_sampled, dtype=np.bool_)
     total = 0.0

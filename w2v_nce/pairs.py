@@ -52,7 +52,7 @@ def window_of(key, position, window, dynamic):
 @njit(cache=True, nogil=True)
 def context_positions(ids, keep_prob, key, centre, sent_lo, sent_hi, window, dynamic, out):
     """Write the context positions of a kept `centre` (left ones first, in sentence order) into out
-    (length >= 2 * window); returns how many."""
+    (length >= min(2 * window, sentence length - 1)); returns how many."""
     b = window_of(key, centre, window, dynamic)
     n_left = 0
     j = centre - 1
@@ -79,13 +79,19 @@ def sentence_of(offsets, position):
     return np.searchsorted(offsets, position, side="right") - 1
 
 
+def max_contexts(window, longest_sentence):
+    """The most contexts one centre can have: the scratch size of every walk over the pairs."""
+    return max(1, min(2 * window, longest_sentence - 1))
+
+
 @njit(cache=True, nogil=True)
-def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, lo, hi, out_centre, out_context):
+def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, room, lo, hi, out_centre, out_context):
     """All (centre, context) id pairs whose centre lies in token range [lo, hi).
 
-    out_* must hold at least 2 * window * (hi - lo) entries. Returns the number of pairs written."""
+    room = max_contexts(window, longest sentence); out_* must hold at least room * (hi - lo) entries.
+    Returns the number of pairs written."""
     key = epoch_key(seed, epoch)
-    scratch = np.empty(2 * window, dtype=np.int64)
+    scratch = np.empty(room, dtype=np.int64)
     n = 0
     if lo >= hi:
         return 0
@@ -103,13 +109,18 @@ def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, lo, hi,
     return n
 
 
-def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0, block_tokens=1 << 20):
+PAIRS_PER_BLOCK = 1 << 23
+
+
+def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0):
     """Yield (centres, contexts) int32 arrays block by block over the whole corpus."""
     keep_prob = corpus.vocab.keep_probabilities(subsample)
-    centre_buf = np.empty(2 * window * block_tokens, dtype=np.int32)
+    room = max_contexts(window, corpus.longest_sentence)
+    block_tokens = max(1, PAIRS_PER_BLOCK // room)
+    centre_buf = np.empty(room * min(block_tokens, corpus.n_tokens), dtype=np.int32)
     context_buf = np.empty_like(centre_buf)
     for lo in range(0, corpus.n_tokens, block_tokens):
         hi = min(lo + block_tokens, corpus.n_tokens)
-        n = collect_pairs(corpus.ids, corpus.offsets, keep_prob, seed, epoch, window, dynamic_window, lo, hi,
+        n = collect_pairs(corpus.ids, corpus.offsets, keep_prob, seed, epoch, window, dynamic_window, room, lo, hi,
                           centre_buf, context_buf)
         yield centre_buf[:n], context_buf[:n]

@@ -1,25 +1,26 @@
 """Stream corpus bytes, split them into tokens and count distinct tokens, in Numba.
 
 A token is a maximal run of bytes other than ASCII whitespace (space, \\t, \\n, \\r, \\v, \\f); a newline
-ends a sentence. Tokens are kept as raw bytes here (a hash table over a byte arena), so text is never
-decoded per token and never held as a Python list; decoding, lowercasing and the vocabulary happen once
-per *distinct* token in `vocab.py`.
+ends a sentence. A token longer than MAX_WORD_BYTES is cut to that many bytes (words.py). Tokens are kept
+as raw bytes here (a hash table over a byte arena), so text is never decoded per token and never held as a
+Python list; decoding, lowercasing and merging happen once per *distinct* token in `wordcount.py`.
 
-`scan_corpus` reads the files chunk by chunk, so a single 100 MB line costs no more than many short ones,
-and hands one int32 per token (its first-seen index in the table) to a sink, chunk by chunk, plus the
-sentence ends, for `corpus.py` to remap into vocabulary ids.
+`scan_corpus` reads the files chunk by chunk, so a single 100 MB line costs no more than many short ones.
+It hands one int32 per token (the token's index in the table) and the sentence ends (token counts) to
+sinks, chunk by chunk. The table has a memory budget: when it is full, `scan_corpus` calls `on_full`, which
+writes the table's counts out and empties it, and the scan goes on.
 """
 import bz2
 import gzip
 import lzma
 import os
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from .errors import CorpusError
+from .words import MAX_WORD_BYTES
 
 CHUNK_BYTES = 1 << 24
 _FNV_OFFSET = np.uint64(14695981039346656037)
@@ -30,6 +31,15 @@ _DONE = 0
 _TABLE_FULL = 1
 _ARENA_FULL = 2
 
+# Columns of TokenTable.meta: one 32-byte row per distinct token, so a lookup touches one cache line.
+# PREFIX holds the token's first 8 bytes (little-endian), so most tokens compare without the arena.
+START, LENGTH, COUNT, PREFIX = 0, 1, 2, 3
+ROW_BYTES = 32
+SLOT_BYTES = 16  # two int64 slots per row: the table is at most half full
+
+# scan_state: the last sentence end written (a token count) and how many tokens were cut.
+LAST_END, N_CUT = 0, 1
+
 
 @njit(cache=True, inline="always")
 def _is_space(byte):
@@ -37,15 +47,21 @@ def _is_space(byte):
     return byte == 32 or (9 <= byte <= 13)
 
 
-# Columns of TokenTable.meta: one 32-byte row per distinct token, so a lookup touches one cache line.
-# PREFIX holds the token's first 8 bytes (little-endian), so most tokens compare without the arena.
-START, LENGTH, COUNT, PREFIX = 0, 1, 2, 3
+@njit(cache=True, inline="always")
+def _fnv_step(h, byte):
+    """One byte of FNV-1a: the token hash, the same wherever a token is placed or looked up."""
+    return (h ^ np.uint64(byte)) * _FNV_PRIME
 
 
 @njit(cache=True, inline="always")
-def _fnv_step(h, byte):
-    """One byte of FNV-1a: the token hash, the same in _scan_kernel and _rehash."""
-    return (h ^ np.uint64(byte)) * _FNV_PRIME
+def _hash_and_prefix(data, start, length):
+    h = _FNV_OFFSET
+    prefix = np.uint64(0)
+    for k in range(length):
+        h = _fnv_step(h, data[start + k])
+        if k < 8:
+            prefix |= np.uint64(data[start + k]) << np.uint64(8 * k)
+    return h, np.int64(prefix)
 
 
 @njit(cache=True, inline="always")
@@ -55,20 +71,53 @@ def _tag(h):
     return np.int64((h >> np.uint64(32)) & np.uint64(0x7FFFFFFF)) << 32
 
 
+@njit(cache=True, inline="always")
+def _probe(slots, meta, arena, data, start, length, h, prefix):
+    """Look data[start:start+length] up: (slot, index), index -1 with the empty slot where it would go."""
+    mask = slots.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    tag = _tag(h)
+    while True:
+        packed = slots[slot]
+        if packed < 0:
+            return slot, -1
+        w = packed & 0xFFFFFFFF
+        if (packed ^ tag) >> 32 == 0 and meta[w, LENGTH] == length and meta[w, PREFIX] == prefix:
+            s = meta[w, START]
+            same = True
+            for k in range(8, length):
+                if arena[s + k] != data[start + k]:
+                    same = False
+                    break
+            if same:
+                return slot, w
+        slot = (slot + 1) & mask
+
+
+@njit(cache=True, inline="always")
+def _cut_length(buf, start):
+    """MAX_WORD_BYTES, or up to 3 bytes less so as not to end inside a UTF-8 character."""
+    for back in range(4):
+        if (buf[start + MAX_WORD_BYTES - back] & 0xC0) != 0x80:
+            return MAX_WORD_BYTES - back
+    return MAX_WORD_BYTES
+
+
 @njit(cache=True, nogil=True)
-def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, sent_ends, n_sent, tokens_before):
+def _scan_kernel(buf, start, end, slots, meta, arena, table_state, scan_state, out_ids, n_out, sent_ends, n_sent,
+                 tokens_before):
     """Tokenize buf[start:end] (which ends on whitespace or at end of input) into the hash table.
 
     slots: open addressing, each used slot = (31 hash bits << 32) | token index, -1 when empty.
-    n_state = [n_tokens, arena bytes used, last sentence end]. Appends each token's index to out_ids
-    (from n_out) and the global token count at each newline that closes a non-empty sentence to
-    sent_ends (from n_sent). Returns (status, position reached, n_out, n_sent); on a full table or
-    arena the caller grows it and calls again from the position reached, always a token boundary.
+    table_state = [n_tokens, arena bytes used]; scan_state = [last sentence end, tokens cut]. Appends each
+    token's index to out_ids (from n_out) and the global token count at each newline that closes a
+    non-empty sentence to sent_ends (from n_sent). Returns (status, position reached, n_out, n_sent); on a
+    full table or arena the caller grows it (or empties it) and calls again from the position reached,
+    always a token boundary.
     """
-    n_words = n_state[0]
-    arena_used = n_state[1]
-    mask = slots.shape[0] - 1
-    last_end = n_state[2]
+    n_words = table_state[0]
+    arena_used = table_state[1]
+    last_end = scan_state[LAST_END]
     i = start
     while i < end:
         byte = buf[i]
@@ -79,119 +128,161 @@ def _scan_kernel(buf, start, end, slots, meta, arena, n_state, out_ids, n_out, s
                     sent_ends[n_sent] = total
                     n_sent += 1
                     last_end = total
-                    n_state[2] = total
+                    scan_state[LAST_END] = total
             i += 1
             continue
         if 2 * (n_words + 1) > slots.shape[0] or n_words + 1 > meta.shape[0]:
-            n_state[0] = n_words
-            n_state[1] = arena_used
+            table_state[0] = n_words
+            table_state[1] = arena_used
             return _TABLE_FULL, i, n_out, n_sent
         j = i
         h = _FNV_OFFSET
         prefix = np.uint64(0)
         while j < end and not _is_space(buf[j]):
-            h = _fnv_step(h, buf[j])
-            if j - i < 8:
-                prefix |= np.uint64(buf[j]) << np.uint64(8 * (j - i))
+            if j - i < MAX_WORD_BYTES:
+                h = _fnv_step(h, buf[j])
+                if j - i < 8:
+                    prefix |= np.uint64(buf[j]) << np.uint64(8 * (j - i))
             j += 1
         length = j - i
         prefix_bits = np.int64(prefix)
-        slot = np.int64(h & np.uint64(mask))
-        tag = _tag(h)
-        while True:
-            packed = slots[slot]
-            if packed < 0:
-                if arena_used + length > arena.shape[0]:
-                    n_state[0] = n_words
-                    n_state[1] = arena_used
-                    return _ARENA_FULL, i, n_out, n_sent
-                arena[arena_used:arena_used + length] = buf[i:j]
-                slots[slot] = tag | n_words
-                meta[n_words, START] = arena_used
-                meta[n_words, LENGTH] = length
-                meta[n_words, COUNT] = 1
-                meta[n_words, PREFIX] = prefix_bits
-                arena_used += length
-                w = n_words
-                n_words += 1
-                break
-            w = packed & 0xFFFFFFFF
-            if (packed ^ tag) >> 32 == 0 and meta[w, LENGTH] == length and meta[w, PREFIX] == prefix_bits:
-                s = meta[w, START]
-                same = True
-                for k in range(8, length):
-                    if arena[s + k] != buf[i + k]:
-                        same = False
-                        break
-                if same:
-                    meta[w, COUNT] += 1
-                    break
-            slot = (slot + 1) & mask
+        if length > MAX_WORD_BYTES:
+            length = _cut_length(buf, i)
+            h, prefix_bits = _hash_and_prefix(buf, i, length)
+        slot, w = _probe(slots, meta, arena, buf, i, length, h, prefix_bits)
+        if w < 0:
+            if arena_used + length > arena.shape[0]:
+                table_state[0] = n_words
+                table_state[1] = arena_used
+                return _ARENA_FULL, i, n_out, n_sent
+            arena[arena_used:arena_used + length] = buf[i:i + length]
+            slots[slot] = _tag(h) | n_words
+            meta[n_words, START] = arena_used
+            meta[n_words, LENGTH] = length
+            meta[n_words, COUNT] = 1
+            meta[n_words, PREFIX] = prefix_bits
+            arena_used += length
+            w = n_words
+            n_words += 1
+        else:
+            meta[w, COUNT] += 1
+        if j - i > length:
+            scan_state[N_CUT] += 1
         out_ids[n_out] = w
         n_out += 1
         i = j
-    n_state[0] = n_words
-    n_state[1] = arena_used
+    table_state[0] = n_words
+    table_state[1] = arena_used
     return _DONE, i, n_out, n_sent
 
 
 @njit(cache=True, nogil=True)
 def _rehash(slots, meta, arena, n_words):
     """Insert tokens 0..n_words-1 into empty `slots`, placed as _scan_kernel places them."""
-    mask = slots.shape[0] - 1
     for w in range(n_words):
-        h = _FNV_OFFSET
-        for k in range(meta[w, START], meta[w, START] + meta[w, LENGTH]):
-            h = _fnv_step(h, arena[k])
-        slot = np.int64(h & np.uint64(mask))
-        while slots[slot] >= 0:
-            slot = (slot + 1) & mask
+        h, prefix = _hash_and_prefix(arena, meta[w, START], meta[w, LENGTH])
+        slot, _ = _probe(slots, meta, arena, arena, meta[w, START], meta[w, LENGTH], h, prefix)
         slots[slot] = _tag(h) | w
 
 
-class TokenTable:
-    """Distinct byte tokens with their counts, in first-seen order (a Numba-friendly hash table)."""
+@njit(cache=True, nogil=True)
+def _lookup_kernel(slots, meta, arena, other_meta, other_arena, n_other, out):
+    """out[i] = this table's index of the other table's token i, or -1."""
+    for i in range(n_other):
+        start, length = other_meta[i, START], other_meta[i, LENGTH]
+        h, prefix = _hash_and_prefix(other_arena, start, length)
+        out[i] = _probe(slots, meta, arena, other_arena, start, length, h, prefix)[1]
 
-    def __init__(self, capacity=1 << 16, arena_bytes=1 << 20):
+
+class TokenTable:
+    """Distinct byte tokens with their counts, in first-seen order (a Numba-friendly hash table).
+
+    With max_bytes, the table does not grow past that many bytes (growth included): `scan` then stops
+    early and reports that it is full."""
+
+    def __init__(self, max_bytes=None, capacity=1 << 16, arena_bytes=1 << 20):
+        self.max_bytes = max_bytes
         self.slots = np.full(2 * capacity, -1, dtype=np.int64)
         self.meta = np.zeros((capacity, 4), dtype=np.int64)  # START, LENGTH, COUNT, PREFIX per token
         self.arena = np.zeros(arena_bytes, dtype=np.uint8)  # the tokens' bytes back to back
-        self.state = np.zeros(3, dtype=np.int64)  # n_tokens, arena bytes used, last sentence end
+        self.state = np.zeros(2, dtype=np.int64)  # n_tokens, arena bytes used
 
     def __len__(self):
         return int(self.state[0])
 
+    def clear(self):
+        """Forget every token and give the memory back (the budget stays)."""
+        self.__init__(self.max_bytes)
+
+    @property
+    def nbytes(self):
+        return self.slots.nbytes + self.meta.nbytes + self.arena.nbytes
+
+    def _fits(self, extra_bytes):
+        return self.max_bytes is None or self.nbytes + extra_bytes <= self.max_bytes
+
     def _grow_table(self):
+        capacity = 2 * self.meta.shape[0]
+        # while it grows, the old rows and the new rows and slots are all held
+        if not self._fits(capacity * (ROW_BYTES + SLOT_BYTES) - self.slots.nbytes):
+            return False
         n = len(self)
-        meta = np.zeros((2 * self.meta.shape[0], 4), dtype=np.int64)
+        self.slots = None
+        meta = np.zeros((capacity, 4), dtype=np.int64)
         meta[:n] = self.meta[:n]
         self.meta = meta
-        self.slots = np.full(2 * meta.shape[0], -1, dtype=np.int64)
+        self.slots = np.full(2 * capacity, -1, dtype=np.int64)
         _rehash(self.slots, self.meta, self.arena, n)
+        return True
 
     def _grow_arena(self, at_least):
-        new = np.zeros(max(2 * self.arena.shape[0], at_least), dtype=np.uint8)
+        size = max(2 * self.arena.shape[0], at_least)
+        if not self._fits(size):
+            size = at_least
+            if not self._fits(size):
+                return False
+        new = np.zeros(size, dtype=np.uint8)
         new[: self.state[1]] = self.arena[: self.state[1]]
         self.arena = new
+        return True
 
-    def scan(self, buf, end, out_ids, sent_ends, tokens_before):
-        """Tokenize buf[:end]; returns (n_tokens, n_sentence_ends) written to out_ids / sent_ends."""
-        pos, n_out, n_sent = 0, 0, 0
+    def scan(self, buf, start, end, scan_state, out_ids, sent_ends, tokens_before):
+        """Tokenize buf[start:end]. Returns (position reached, n_tokens, n_sentence_ends written to
+        out_ids / sent_ends, full): full means the table reached max_bytes at that position."""
+        pos, n_out, n_sent = start, 0, 0
         while True:
             status, pos, n_out, n_sent = _scan_kernel(buf, pos, end, self.slots, self.meta, self.arena, self.state,
-                                                      out_ids, n_out, sent_ends, n_sent, tokens_before)
+                                                      scan_state, out_ids, n_out, sent_ends, n_sent, tokens_before)
             if status == _DONE:
-                return n_out, n_sent
-            if status == _TABLE_FULL:
-                self._grow_table()
-            else:
-                self._grow_arena(int(self.state[1]) + end - pos)
+                return pos, n_out, n_sent, False
+            grown = self._grow_table() if status == _TABLE_FULL else self._grow_arena(
+                int(self.state[1]) + MAX_WORD_BYTES)
+            if not grown:
+                return pos, n_out, n_sent, True
+
+    def add(self, joined):
+        """Insert the '\\n'-separated tokens of `joined` (uint8, ending in '\\n'); returns their indices.
+        Counts are not kept meaningful by this: use it to intern words, not to count them."""
+        out_ids = np.empty(joined.shape[0] // 2 + 1, dtype=np.int32)
+        sent_ends = np.empty(joined.shape[0] // 2 + 1, dtype=np.int64)
+        _, n_out, _, full = self.scan(joined, 0, joined.shape[0], np.zeros(2, dtype=np.int64), out_ids, sent_ends, 0)
+        assert not full, "add() is for tables without a budget"
+        return out_ids[:n_out]
+
+    def lookup(self, other):
+        """This table's index of each of `other`'s tokens, -1 where absent."""
+        out = np.empty(len(other), dtype=np.int64)
+        _lookup_kernel(self.slots, self.meta, self.arena, other.meta, other.arena, len(other), out)
+        return out
 
     def lengths(self):
         return self.meta[: len(self), LENGTH]
 
     def counts(self):
         return self.meta[: len(self), COUNT]
+
+    def starts(self):
+        return self.meta[: len(self), START]
 
     def token_bytes(self, index):
         start = self.meta[index, START]
@@ -227,33 +318,24 @@ def _fill(handle, view, path):
     return filled
 
 
-@dataclass
-class ScanResult:
-    table: TokenTable
-    n_tokens: int
-    sentence_ends: np.ndarray  # int64, token index one past each non-empty sentence
-
-
-def scan_corpus(paths, sink, chunk_bytes=CHUNK_BYTES):
-    """Tokenize every file in `paths`, passing one int32 array of first-seen token indices per chunk to
-    `sink(array)`. Each file ends a sentence (as a newline would). Raises CorpusError for a file that
+def scan_corpus(paths, table, ids_sink, ends_sink, on_full, chunk_bytes=CHUNK_BYTES):
+    """Tokenize every file in `paths` into `table`, passing one int32 array of table indices per chunk
+    to `ids_sink(array)` and the sentence ends (int64 token counts, increasing, each sentence non-empty)
+    to `ends_sink(array)`. Each file ends a sentence (as a newline would). When the table is full,
+    `on_full(tokens_so_far)` must empty it; the indices that follow refer to the emptied table.
+    Returns (number of tokens, number of tokens cut to MAX_WORD_BYTES). Raises CorpusError for a file that
     looks binary. One buffer is reused for all reads (fresh allocations are slow on some VMs).
     """
-    table = TokenTable()
-    sentence_ends = []
     n_tokens = 0
+    scan_state = np.zeros(2, dtype=np.int64)
     buf = bytearray(chunk_bytes)
     out_ids = np.empty(chunk_bytes // 2 + 2, dtype=np.int32)
-    sent_ends = np.empty(chunk_bytes + 2, dtype=np.int64)
+    sent_ends = np.empty(chunk_bytes // 2 + 2, dtype=np.int64)
     for path in paths:
         handle = open_corpus(path)
         carry = 0  # bytes of an unfinished token at the front of buf
         try:
             while True:
-                if carry == len(buf):  # one token longer than the buffer: grow it
-                    buf.extend(bytes(len(buf)))
-                    out_ids = np.empty(len(buf) // 2 + 2, dtype=np.int32)
-                    sent_ends = np.empty(len(buf) + 2, dtype=np.int64)
                 view = memoryview(buf)
                 got = _fill(handle, view[carry:], path)
                 end = carry + got
@@ -263,26 +345,30 @@ def scan_corpus(paths, sink, chunk_bytes=CHUNK_BYTES):
                 at_eof = end < len(buf)
                 # Process up to the last whitespace byte; an unfinished token waits for the next read.
                 cut = end if at_eof else max(buf.rfind(c, 0, end) for c in b" \n\t\r\v\f") + 1
-                if cut:
-                    n_out, n_sent = table.scan(data, cut, out_ids, sent_ends, n_tokens)
-                    sink(out_ids[:n_out].copy())
-                    sentence_ends.append(sent_ends[:n_sent].copy())
+                pos = 0
+                while pos < cut:
+                    pos, n_out, n_sent, full = table.scan(data, pos, cut, scan_state, out_ids, sent_ends, n_tokens)
+                    ids_sink(out_ids[:n_out].copy())
+                    ends_sink(sent_ends[:n_sent].copy())
                     n_tokens += n_out
+                    if full:
+                        on_full(n_tokens)
                 del data, view
                 carry = end - cut
                 buf[:carry] = buf[cut:end]
+                if carry == len(buf):  # one unfinished token fills the whole buffer
+                    if carry > MAX_WORD_BYTES + 1:
+                        carry = MAX_WORD_BYTES + 1  # keep enough of it to be cut, drop the rest
+                    else:  # a buffer this small grows until it holds a token to cut
+                        buf.extend(bytes(len(buf)))
+                        out_ids = np.empty(len(buf) // 2 + 2, dtype=np.int32)
+                        sent_ends = np.empty(len(buf) // 2 + 2, dtype=np.int64)
                 if at_eof:
                     break
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
-        sentence_ends.append(np.array([n_tokens], dtype=np.int64))
-        table.state[2] = n_tokens
-    return ScanResult(table, n_tokens, distinct_positive(np.concatenate(sentence_ends)))
-
-
-def distinct_positive(sorted_values):
-    """Drop zeros and repeats from a non-decreasing array (a file ending in a newline closed its
-    last sentence already; an empty file adds nothing)."""
-    values = sorted_values[sorted_values > 0]
-    return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values
+        if n_tokens > scan_state[LAST_END]:
+            ends_sink(np.array([n_tokens], dtype=np.int64))
+            scan_state[LAST_END] = n_tokens
+    return n_tokens, int(scan_state[N_CUT])

@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from .config import tidy
 from .embeddings import Embeddings
-from .errors import TrainingDiverged
+from .errors import ConfigError, TrainingDiverged
 from .kernels import LOSS_NCE, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, Model, Settings, Text, seed_states, train_block
+from .pairs import max_contexts
+from .preflight import check_corpus, check_memory, check_settings, warn_if_subsampling_keeps_little
 from .sampling import build_noise
 
 BLOCK_TOKENS = 10_000
+STOP_WAIT = 5.0  # seconds an interrupt waits for the workers to finish their blocks
 LOSS_CODES = {"nce": LOSS_NCE, "sampled_softmax": LOSS_SAMPLED_SOFTMAX, "neg": LOSS_NEG}
 
 
@@ -61,9 +65,10 @@ def kernel_inputs(corpus, config):
     return text, noise
 
 
-def epoch_settings(config, epoch):
+def epoch_settings(config, epoch, longest_sentence):
     return Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
-                    config.resolved_remove_accidental_hits, config.seed, epoch)
+                    config.resolved_remove_accidental_hits, config.seed, epoch,
+                    max_contexts(config.window, longest_sentence))
 
 
 class BlockQueue:
@@ -109,13 +114,29 @@ class Progress:
             self.bar.close()
 
 
+def _stop_workers(stop, workers):
+    """Ask the workers to stop after their current block and wait STOP_WAIT seconds at most: a block that
+    runs longer is left to its daemon thread, which dies with the process, so an interrupt always ends
+    the run."""
+    stop.set()
+    deadline = time.monotonic() + STOP_WAIT
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+
+
 def train(corpus, config, progress="none", init=None):
     """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
 
     progress: 'bar', 'lines' or 'none'. init: a Model to continue from (else a fresh one).
-    Raises TrainingDiverged when the loss becomes non-finite.
+    Raises ConfigError for settings that cannot work (checked before anything is allocated) and
+    TrainingDiverged when the loss becomes non-finite.
     """
     vocab = corpus.vocab
+    check_corpus(corpus)
+    check_settings(config, vocab)
+    check_memory(config, corpus)
+    warn_if_subsampling_keeps_little(config, vocab)
+    longest_sentence = corpus.longest_sentence
     model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
     text, noise = kernel_inputs(corpus, config)
     threads = config.resolved_threads
@@ -130,7 +151,7 @@ def train(corpus, config, progress="none", init=None):
     started = time.perf_counter()
     try:
         for epoch in range(config.epochs):
-            settings = epoch_settings(config, epoch)
+            settings = epoch_settings(config, epoch, longest_sentence)
             done = np.zeros(threads, dtype=np.int64)      # tokens done this epoch, per thread
             loss = np.zeros(threads, dtype=np.float64)    # per-thread float64 tallies
             pairs = np.zeros(threads, dtype=np.int64)
@@ -168,24 +189,27 @@ def train(corpus, config, progress="none", init=None):
 
             epoch_start = time.perf_counter()
             lr_start = current_lr()
-            workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
-            for worker in workers:
-                worker.start()
+            workers = []
             try:
+                for t in range(threads):
+                    workers.append(threading.Thread(target=work, args=(t,), daemon=True))
+                    workers[-1].start()
                 while any(w.is_alive() for w in workers):
                     workers[0].join(0.25)
                     reporter.update(epoch, int(done.sum()), current_lr(), loss.sum() / max(pairs.sum(), 1))
+            except RuntimeError as exc:  # the system refused a thread
+                _stop_workers(stop, workers)
+                raise ConfigError(f"cannot start {threads} worker threads ({exc}); lower --threads") from None
             except KeyboardInterrupt:
-                stop.set()
-                for worker in workers:
-                    worker.join()
+                _stop_workers(stop, workers)
                 raise
             if failure:
                 raise failure[0]
             seconds = time.perf_counter() - epoch_start
-            metrics = {"epoch": epoch + 1, "loss": float(loss.sum() / max(pairs.sum(), 1)),
+            metrics = {"epoch": epoch + 1, "loss": tidy(loss.sum() / max(pairs.sum(), 1)),
                        "pairs": int(pairs.sum()), "tokens": int(done.sum()), "seconds": round(seconds, 3),
-                       "words_per_s": round(done.sum() / seconds, 1), "lr_start": lr_start, "lr_end": current_lr()}
+                       "words_per_s": round(done.sum() / seconds, 1), "lr_start": tidy(lr_start),
+                       "lr_end": tidy(current_lr())}
             result.epochs.append(metrics)
             reporter.epoch_done(metrics)
     finally:
