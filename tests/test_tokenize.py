@@ -133,7 +133,7 @@ def test_a_full_table_is_handed_over_and_the_scan_goes_on(tmp_path):
     that follow refer to the emptied table."""
     words = [f"w{i}" for i in range(100_000)]
     path = write(tmp_path / "c.txt", " ".join(words) + "\n")
-    table = TokenTable(max_bytes=8 << 20)
+    table = TokenTable(may_grow=lambda table, extra: table.nbytes + extra <= 8 << 20)
     seen, chunks, starts = [], [], []
 
     def on_full(tokens_done):

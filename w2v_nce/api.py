@@ -14,7 +14,7 @@ from .evaluate import evaluate_file
 from .io_utils import atomic_open, output_directory_lock, replace_files
 from .modelfile import load_model, save_model
 from .pairs import iter_pairs
-from .preflight import check_output
+from .preflight import check_output, check_run
 from .train import TrainResult
 from .train import train as train_model
 
@@ -43,8 +43,9 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
     command line); returns a TrainResult whose `embeddings()` are the input vectors.
 
-    With `out`, nothing is trained unless the output directory can take the outputs (writable, room for
-    their sizes, no other run writing there, every word writable), and the result is saved there."""
+    Nothing is trained unless the settings suit the vocabulary and fit in memory and, with `out`, the
+    output directory can take the outputs (writable, room for their sizes, no other run writing there,
+    every word writable); the result is then saved there."""
     config = config or resolve()
     with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext():
         started = time.perf_counter()
@@ -52,8 +53,7 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
             corpus = prepare(corpus, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
                              memory_budget=memory_budget)
         prepared = time.perf_counter() - started
-        if out is not None:
-            check_output(out, corpus.vocab, config.dim)
+        check_run(corpus, config, out)
         result = train_model(corpus, config, progress=progress)
         result.prepare_seconds = prepared
         if out is not None:
@@ -90,7 +90,7 @@ def _keep_elsewhere(result, metrics, out_dir):
     """Write model.npz to the first place that takes it and say where (the outputs can be made from it)."""
     tried = []
     for directory in (out_dir, tempfile.gettempdir(), os.getcwd(), os.path.expanduser("~")):
-        path = os.path.join(directory, f"w2v-nce-unsaved-{os.getpid()}.npz")
+        path = os.path.abspath(os.path.join(directory, f"w2v-nce-unsaved-{os.getpid()}.npz"))
         try:
             save_model(path, result.model, result.vocab, result.config, metrics)
         except OutputError:

@@ -30,8 +30,8 @@ from .wordcount import RunStore, kept_words, merge_runs, table_words
 from .words import MAX_WORD_BYTES
 
 ENCODING_FORMAT = 2
-REMAP_CHUNK = 1 << 22
-READ_BLOCK = 1 << 22
+REMAP_CHUNK = 1 << 20
+READ_BLOCK = 1 << 20
 _DIGEST_START = np.uint64(0x9E3779B97F4A7C15)
 _DIGEST_PRIME = np.uint64(0x100000001B3)
 
@@ -72,23 +72,30 @@ class DamagedEncoding(Exception):
 # Checks
 
 
+def new_digest():
+    """A running 64-bit digest, for _digest_ids and _digest_offsets to continue."""
+    return np.array([_DIGEST_START], dtype=np.uint64)
+
+
 @njit(cache=True, nogil=True)
-def _digest_ids(ids, vocab_size, h):
-    """Continue digest h over ids; also returns how many ids lie outside [0, vocab_size)."""
-    h = np.uint64(h)
+def _digest_ids(ids, vocab_size, digest):
+    """Continue `digest` over ids; returns how many ids lie outside [0, vocab_size)."""
+    h = digest[0]
     outside = 0
     for i in range(ids.shape[0]):
         x = ids[i]
         if x < 0 or x >= vocab_size:
             outside += 1
         h = (h ^ np.uint64(np.uint32(x))) * _DIGEST_PRIME
-    return h, outside
+    digest[0] = h
+    return outside
 
 
 @njit(cache=True, nogil=True)
-def _digest_offsets(offsets, previous, h):
-    """Continue digest h over offsets that must rise strictly above `previous`; returns (h, rising)."""
-    h = np.uint64(h)
+def _digest_offsets(offsets, previous, digest):
+    """Continue `digest` over offsets; returns whether each rises strictly above the one before
+    (the first above `previous`)."""
+    h = digest[0]
     rising = True
     for i in range(offsets.shape[0]):
         x = offsets[i]
@@ -96,7 +103,8 @@ def _digest_offsets(offsets, previous, h):
             rising = False
         previous = x
         h = (h ^ np.uint64(x)) * _DIGEST_PRIME
-    return h, rising
+    digest[0] = h
+    return rising
 
 
 @njit(cache=True, nogil=True)
@@ -110,12 +118,12 @@ def _longest_sentence(offsets):
 def check_encoding(ids, offsets, vocab_size, where):
     """Raise CorpusError unless every id is a vocabulary id and the offsets cut ids into non-empty
     sentences (the kernels index with both unchecked)."""
-    _, outside = _digest_ids(ids, vocab_size, _DIGEST_START)
+    outside = _digest_ids(ids, vocab_size, new_digest())
     if outside:
         raise CorpusError(f"{where}: {outside} token ids lie outside the vocabulary of {vocab_size} words")
     if offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != ids.shape[0]:
         raise CorpusError(f"{where}: the sentence offsets do not span the {ids.shape[0]} tokens")
-    if not _digest_offsets(offsets[1:], 0, _DIGEST_START)[1]:
+    if not _digest_offsets(offsets[1:], 0, new_digest()):
         raise CorpusError(f"{where}: the sentence offsets do not increase")
 
 
@@ -186,23 +194,31 @@ class _Reader:
 
 
 @njit(cache=True, nogil=True)
-def _remap_chunk(raw, token_to_id, out, ends, first, new_ends):
-    """out <- the vocabulary ids of raw's in-vocabulary tokens (raw holds tokens first, first + 1, ...);
-    new_ends[k] <- how many of them come before token ends[k]. Returns how many ids were written."""
+def _remap_chunk(raw, token_to_id, out, ends, first, state, new_ends):
+    """out <- the vocabulary ids of raw's in-vocabulary tokens (raw holds tokens first, first + 1, ...).
+    For each sentence end in `ends`, the count of kept tokens before it goes to new_ends unless no token
+    of the sentence was kept. state = [kept tokens so far, last offset written, longest sentence] is
+    updated. Returns (ids written, offsets written)."""
+    kept_before = state[0]
     kept = 0
     e = 0
-    for i in range(raw.shape[0]):
+    n_ends = 0
+    for i in range(raw.shape[0] + 1):
         while e < ends.shape[0] and ends[e] <= first + i:
-            new_ends[e] = kept
+            offset = kept_before + kept
+            if offset > state[1]:
+                state[2] = max(state[2], offset - state[1])
+                state[1] = offset
+                new_ends[n_ends] = offset
+                n_ends += 1
             e += 1
-        word = token_to_id[raw[i]]
-        if word >= 0:
-            out[kept] = word
-            kept += 1
-    while e < ends.shape[0]:
-        new_ends[e] = kept
-        e += 1
-    return kept
+        if i < raw.shape[0]:
+            word = token_to_id[raw[i]]
+            if word >= 0:
+                out[kept] = word
+                kept += 1
+    state[0] = kept_before + kept
+    return kept, n_ends
 
 
 def encode_corpus(paths, settings, directory, memory_budget=None):
@@ -213,7 +229,7 @@ def encode_corpus(paths, settings, directory, memory_budget=None):
     source = describe_sources(paths)
     ids = SpillableArray(np.int32, os.path.join(directory, "scan-ids.i32"), budget.ids_in_memory)
     ends = SpillableArray(np.int64, os.path.join(directory, "scan-ends.i64"), budget.ends_in_memory)
-    table = TokenTable(max_bytes=budget.table)
+    table = TokenTable(may_grow=budget.table_may_grow)
     runs = RunStore(os.path.join(directory, "runs"))
     run_starts = [0]
 
@@ -242,19 +258,20 @@ def encode_corpus(paths, settings, directory, memory_budget=None):
         token_to_word = None
     table.clear()
     vocab, candidate_to_id = rank_words(candidates, settings.min_count, settings.max_vocab, source)
+    candidates.words = None  # the vocabulary holds them now
     run_starts.append(n_raw)
 
     ids_reader, ends_reader = ids.reader(), ends.reader()
-    ids_digest, offsets_digest = _DIGEST_START, _DIGEST_START
-    kept_total, last_end, longest = 0, 0, 0
+    ids_digest, offsets_digest = new_digest(), new_digest()
+    state = np.zeros(3, dtype=np.int64)  # kept tokens, last offset, longest sentence
     out = np.empty(REMAP_CHUNK, dtype=np.int32)
     with open(os.path.join(directory, "ids.i32"), "wb") as ids_file, \
             open(os.path.join(directory, "offsets.i64"), "wb") as offsets_file:
         offsets_file.write(np.zeros(1, dtype=np.int64).data)
-        offsets_digest, _ = _digest_offsets(np.zeros(1, dtype=np.int64), -1, offsets_digest)
+        _digest_offsets(np.zeros(1, dtype=np.int64), -1, offsets_digest)
         for run, (lo, hi) in enumerate(zip(run_starts[:-1], run_starts[1:])):
             run_token_to_word = token_to_word[run] if token_to_word else runs.token_to_word(run)
-            word_ids, candidate = candidates.patches[run]
+            word_ids, candidate = candidates.patches(run)
             word_to_id = np.full(int(run_token_to_word.max()) + 1, -1, dtype=np.int32)
             word_to_id[word_ids] = candidate_to_id[candidate]
             token_to_id = word_to_id[run_token_to_word]
@@ -263,25 +280,19 @@ def encode_corpus(paths, settings, directory, memory_budget=None):
                 raw = ids_reader.take(min(REMAP_CHUNK, hi - first))
                 sentence_ends = ends_reader.up_to(first + raw.shape[0])
                 new_ends = np.empty(sentence_ends.shape[0], dtype=np.int64)
-                n_kept = _remap_chunk(raw, token_to_id, out, sentence_ends, first, new_ends)
+                n_kept, n_ends = _remap_chunk(raw, token_to_id, out, sentence_ends, first, state, new_ends)
                 ids_file.write(out[:n_kept].data)
-                ids_digest, _ = _digest_ids(out[:n_kept], len(vocab), ids_digest)
-                new_ends += kept_total
-                kept_total += n_kept
-                new_ends = np.unique(new_ends[new_ends > last_end])  # a sentence of unknown words is gone
-                if new_ends.size:
-                    longest = max(longest, int(_longest_sentence(np.concatenate([[last_end], new_ends]))))
-                    last_end = int(new_ends[-1])
-                    offsets_file.write(new_ends.data)
-                    offsets_digest, _ = _digest_offsets(new_ends, -1, offsets_digest)
+                _digest_ids(out[:n_kept], len(vocab), ids_digest)
+                offsets_file.write(new_ends[:n_ends].data)
+                _digest_offsets(new_ends[:n_ends], -1, offsets_digest)
     shutil.rmtree(runs.directory, ignore_errors=True)
     vocab.save(os.path.join(directory, "vocab.txt"))
     with open(os.path.join(directory, "vocab.txt"), "rb") as saved:
         vocab_digest = hashlib.sha256(saved.read()).hexdigest()
     meta = {"format": ENCODING_FORMAT, "sources": [os.path.abspath(p) if p != "-" else p for p in paths],
             "settings": settings.__dict__, "raw_tokens": n_raw, "cut_tokens": n_cut, "runs": max(runs.runs, 1),
-            "n_tokens": kept_total, "n_sentences": _count_rows(directory, "offsets.i64", 8) - 1,
-            "longest_sentence": longest, "vocab_size": len(vocab), "vocab_sha256": vocab_digest,
+            "n_tokens": int(state[0]), "n_sentences": _count_rows(directory, "offsets.i64", 8) - 1,
+            "longest_sentence": int(state[2]), "vocab_size": len(vocab), "vocab_sha256": vocab_digest,
             "ids_digest": _hex(ids_digest), "offsets_digest": _hex(offsets_digest)}
     with open(os.path.join(directory, "meta.json"), "w") as meta_file:
         json.dump(meta, meta_file, indent=1)
@@ -289,7 +300,7 @@ def encode_corpus(paths, settings, directory, memory_budget=None):
 
 
 def _hex(digest):
-    return f"{int(digest) & 0xFFFFFFFFFFFFFFFF:016x}"
+    return f"{int(digest[0]):016x}"
 
 
 def _count_rows(directory, name, itemsize):
@@ -343,10 +354,11 @@ def load_encoded(directory, mmap=True, verify=True, cache_path=None, from_cache=
     ids = _read_rows(directory, "ids.i32", np.int32, n_tokens, mmap)
     offsets = _read_rows(directory, "offsets.i64", np.int64, n_sentences + 1, mmap)
     if verify:
-        digest, outside = _digest_ids(ids, len(vocab), _DIGEST_START)
-        if outside or _hex(digest) != meta["ids_digest"]:
+        digest = new_digest()
+        if _digest_ids(ids, len(vocab), digest) or _hex(digest) != meta["ids_digest"]:
             raise DamagedEncoding("ids.i32 does not match its digest")
-        digest, rising = _digest_offsets(offsets, -1, _DIGEST_START)
+        digest = new_digest()
+        rising = _digest_offsets(offsets, -1, digest)
         if not rising or offsets[0] != 0 or offsets[-1] != n_tokens or _hex(digest) != meta["offsets_digest"]:
             raise DamagedEncoding("offsets.i64 does not match its digest")
     return EncodedCorpus(ids, offsets, vocab, cache_path, from_cache)

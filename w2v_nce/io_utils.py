@@ -234,19 +234,27 @@ OUTPUT_LOCK = ".w2v-nce.lock"
 
 @contextlib.contextmanager
 def output_directory_lock(directory, wait=True):
-    """The lock of an output directory: one writer at a time, so its file set always comes from one run."""
+    """The lock of an output directory: one writer at a time, so its file set always comes from one run.
+    A directory made for it is removed again if an error ends the run while it is still empty."""
+    created = not os.path.isdir(directory)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{directory}: cannot create the output directory ({describe_os_error(exc)})") from None
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(hold_lock(os.path.join(directory, OUTPUT_LOCK), wait=wait))
-        except LockBusy as busy:
-            who = f" (pid {busy.holder})" if busy.holder else ""
-            raise OutputError(f"{directory}: another w2v-nce run{who} is writing there; wait for it or choose "
-                              "another --out") from None
-        except OSError as exc:
-            raise OutputError(f"{directory}: cannot lock the output directory ({describe_os_error(exc)})") \
-                from None
-        yield
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(hold_lock(os.path.join(directory, OUTPUT_LOCK), wait=wait))
+            except LockBusy as busy:
+                who = f" (pid {busy.holder})" if busy.holder else ""
+                raise OutputError(f"{directory}: another w2v-nce run{who} is writing there; wait for it or choose "
+                                  "another --out") from None
+            except OSError as exc:
+                raise OutputError(f"{directory}: cannot lock the output directory ({describe_os_error(exc)})") \
+                    from None
+            yield
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)  # only if empty
+        raise

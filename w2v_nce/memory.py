@@ -6,7 +6,7 @@ import re
 from .errors import ConfigError
 
 DEFAULT_BUDGET_FRACTION = 0.25   # of physical memory, for corpus preparation
-MIN_BUDGET = 64 << 20
+MIN_BUDGET = 16 << 20
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt]?)(?:i?b)?|(%))\s*$", re.IGNORECASE)
 
@@ -45,14 +45,37 @@ def default_memory_budget():
     return max(MIN_BUDGET, int(total_memory() * DEFAULT_BUDGET_FRACTION))
 
 
+def resident_memory():
+    """This process's resident memory now (VmRSS), 0 where /proc is not there."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class PreparationBudget:
-    """How corpus preparation divides `total` bytes: the token table, the per-token ids and sentence ends
-    held in memory before they go to disk, and room for the work done when the table is written out."""
+    """Corpus preparation within `total` bytes of resident memory for the whole process (Python, NumPy and
+    the Numba kernels' code take about 170 MB of it). The per-token ids and sentence ends are held in
+    memory up to a small share each, then go to disk; the token table grows only while the process, the
+    growth and the work of writing the table out (about half the table again) fit in what is left."""
+
+    WRITE_OUT_SHARE = 0.5
 
     def __init__(self, total):
-        if total < MIN_BUDGET:
-            raise ConfigError(f"--memory-budget: at least {MIN_BUDGET >> 20}M is needed, got {total} bytes")
+        in_use = resident_memory()
+        if total - in_use < MIN_BUDGET:
+            raise ConfigError(f"--memory-budget: {total >> 20}M leaves less than {MIN_BUDGET >> 20}M beside the "
+                              f"{in_use >> 20}M this process already uses; give at least "
+                              f"{(in_use + MIN_BUDGET) >> 20}M")
         self.total = total
-        self.table = int(total * 0.4)
-        self.ids_in_memory = int(total * 0.1)
-        self.ends_in_memory = int(total * 0.05)
+        self.ids_in_memory = int((total - in_use) * 0.06)
+        self.ends_in_memory = int((total - in_use) * 0.03)
+        self._reserve = self.ids_in_memory + self.ends_in_memory
+
+    def table_may_grow(self, table, extra_bytes):
+        after = table.nbytes + extra_bytes
+        return resident_memory() + extra_bytes + self.WRITE_OUT_SHARE * after + self._reserve <= self.total

@@ -92,3 +92,14 @@ def check_corpus(corpus):
     """The encoded arrays index the model unchecked in the kernels: make sure they are in range."""
     check_encoding(np.asarray(corpus.ids), np.asarray(corpus.offsets), len(corpus.vocab),
                    corpus.cache_path or "the encoded corpus")
+
+
+def check_run(corpus, config, out_dir=None):
+    """Every check above, settings before the output directory: raises ConfigError, CorpusError or
+    OutputError, and warns when subsampling leaves too little to learn from."""
+    check_corpus(corpus)
+    check_settings(config, corpus.vocab)
+    check_memory(config, corpus)
+    if out_dir is not None:
+        check_output(out_dir, corpus.vocab, config.dim)
+    warn_if_subsampling_keeps_little(config, corpus.vocab)

@@ -23,6 +23,7 @@ from .errors import CorpusError
 from .words import MAX_WORD_BYTES
 
 CHUNK_BYTES = 1 << 24
+OUT_TOKENS = 1 << 20  # token indices handed to the sink per call (the scan pauses when it has that many)
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 
@@ -30,6 +31,7 @@ _FNV_PRIME = np.uint64(1099511628211)
 _DONE = 0
 _TABLE_FULL = 1
 _ARENA_FULL = 2
+_OUT_FULL = 3
 
 # Columns of TokenTable.meta: one 32-byte row per distinct token, so a lookup touches one cache line.
 # PREFIX holds the token's first 8 bytes (little-endian), so most tokens compare without the arena.
@@ -111,9 +113,10 @@ def _scan_kernel(buf, start, end, slots, meta, arena, table_state, scan_state, o
     slots: open addressing, each used slot = (31 hash bits << 32) | token index, -1 when empty.
     table_state = [n_tokens, arena bytes used]; scan_state = [last sentence end, tokens cut]. Appends each
     token's index to out_ids (from n_out) and the global token count at each newline that closes a
-    non-empty sentence to sent_ends (from n_sent). Returns (status, position reached, n_out, n_sent); on a
-    full table or arena the caller grows it (or empties it) and calls again from the position reached,
-    always a token boundary.
+    non-empty sentence to sent_ends (from n_sent; it needs one more slot than out_ids, since a sentence end
+    follows a token). Returns (status, position reached, n_out, n_sent); on a full table or arena the
+    caller grows it (or empties it), on full out_ids it takes them, and calls again from the position
+    reached, always a token boundary.
     """
     n_words = table_state[0]
     arena_used = table_state[1]
@@ -131,6 +134,10 @@ def _scan_kernel(buf, start, end, slots, meta, arena, table_state, scan_state, o
                     scan_state[LAST_END] = total
             i += 1
             continue
+        if n_out == out_ids.shape[0]:
+            table_state[0] = n_words
+            table_state[1] = arena_used
+            return _OUT_FULL, i, n_out, n_sent
         if 2 * (n_words + 1) > slots.shape[0] or n_words + 1 > meta.shape[0]:
             table_state[0] = n_words
             table_state[1] = arena_used
@@ -194,14 +201,32 @@ def _lookup_kernel(slots, meta, arena, other_meta, other_arena, n_other, out):
         out[i] = _probe(slots, meta, arena, other_arena, start, length, h, prefix)[1]
 
 
+@njit(cache=True, nogil=True)
+def gather_tokens(meta_a, arena_a, meta_b, arena_b, n_a, ids, out):
+    """out <- the bytes of each id's token, each followed by '\\n'; ids below n_a are rows of table a, the
+    others rows id - n_a of table b. Returns the bytes written."""
+    pos = 0
+    for i in range(ids.shape[0]):
+        w = ids[i]
+        if w < n_a:
+            start, length = meta_a[w, START], meta_a[w, LENGTH]
+            out[pos:pos + length] = arena_a[start:start + length]
+        else:
+            start, length = meta_b[w - n_a, START], meta_b[w - n_a, LENGTH]
+            out[pos:pos + length] = arena_b[start:start + length]
+        out[pos + length] = 10
+        pos += length + 1
+    return pos
+
+
 class TokenTable:
     """Distinct byte tokens with their counts, in first-seen order (a Numba-friendly hash table).
 
-    With max_bytes, the table does not grow past that many bytes (growth included): `scan` then stops
-    early and reports that it is full."""
+    With may_grow, the table grows only when may_grow(table, extra_bytes) allows it; otherwise `scan`
+    stops early and reports that it is full."""
 
-    def __init__(self, max_bytes=None, capacity=1 << 16, arena_bytes=1 << 20):
-        self.max_bytes = max_bytes
+    def __init__(self, may_grow=None, capacity=1 << 16, arena_bytes=1 << 20):
+        self.may_grow = may_grow
         self.slots = np.full(2 * capacity, -1, dtype=np.int64)
         self.meta = np.zeros((capacity, 4), dtype=np.int64)  # START, LENGTH, COUNT, PREFIX per token
         self.arena = np.zeros(arena_bytes, dtype=np.uint8)  # the tokens' bytes back to back
@@ -211,15 +236,15 @@ class TokenTable:
         return int(self.state[0])
 
     def clear(self):
-        """Forget every token and give the memory back (the budget stays)."""
-        self.__init__(self.max_bytes)
+        """Forget every token and give the memory back (may_grow stays)."""
+        self.__init__(self.may_grow)
 
     @property
     def nbytes(self):
         return self.slots.nbytes + self.meta.nbytes + self.arena.nbytes
 
     def _fits(self, extra_bytes):
-        return self.max_bytes is None or self.nbytes + extra_bytes <= self.max_bytes
+        return self.may_grow is None or self.may_grow(self, extra_bytes)
 
     def _grow_table(self):
         capacity = 2 * self.meta.shape[0]
@@ -247,13 +272,14 @@ class TokenTable:
         return True
 
     def scan(self, buf, start, end, scan_state, out_ids, sent_ends, tokens_before):
-        """Tokenize buf[start:end]. Returns (position reached, n_tokens, n_sentence_ends written to
-        out_ids / sent_ends, full): full means the table reached max_bytes at that position."""
+        """Tokenize buf[start:end] until it ends or out_ids is full. Returns (position reached, n_tokens,
+        n_sentence_ends written to out_ids / sent_ends, full): full means the table may not grow any more
+        and a new token came at that position."""
         pos, n_out, n_sent = start, 0, 0
         while True:
             status, pos, n_out, n_sent = _scan_kernel(buf, pos, end, self.slots, self.meta, self.arena, self.state,
                                                       scan_state, out_ids, n_out, sent_ends, n_sent, tokens_before)
-            if status == _DONE:
+            if status == _DONE or status == _OUT_FULL:
                 return pos, n_out, n_sent, False
             grown = self._grow_table() if status == _TABLE_FULL else self._grow_arena(
                 int(self.state[1]) + MAX_WORD_BYTES)
@@ -264,7 +290,7 @@ class TokenTable:
         """Insert the '\\n'-separated tokens of `joined` (uint8, ending in '\\n'); returns their indices.
         Counts are not kept meaningful by this: use it to intern words, not to count them."""
         out_ids = np.empty(joined.shape[0] // 2 + 1, dtype=np.int32)
-        sent_ends = np.empty(joined.shape[0] // 2 + 1, dtype=np.int64)
+        sent_ends = np.empty(joined.shape[0] // 2 + 2, dtype=np.int64)
         _, n_out, _, full = self.scan(joined, 0, joined.shape[0], np.zeros(2, dtype=np.int64), out_ids, sent_ends, 0)
         assert not full, "add() is for tables without a budget"
         return out_ids[:n_out]
@@ -283,6 +309,12 @@ class TokenTable:
 
     def starts(self):
         return self.meta[: len(self), START]
+
+    def joined(self, ids):
+        """The tokens `ids`, each followed by '\\n', as one uint8 array."""
+        out = np.empty(int(self.meta[ids, LENGTH].sum()) + ids.shape[0], dtype=np.uint8)
+        gather_tokens(self.meta, self.arena, self.meta, self.arena, len(self), ids, out)
+        return out
 
     def token_bytes(self, index):
         start = self.meta[index, START]
@@ -329,8 +361,8 @@ def scan_corpus(paths, table, ids_sink, ends_sink, on_full, chunk_bytes=CHUNK_BY
     n_tokens = 0
     scan_state = np.zeros(2, dtype=np.int64)
     buf = bytearray(chunk_bytes)
-    out_ids = np.empty(chunk_bytes // 2 + 2, dtype=np.int32)
-    sent_ends = np.empty(chunk_bytes // 2 + 2, dtype=np.int64)
+    out_ids = np.empty(OUT_TOKENS, dtype=np.int32)
+    sent_ends = np.empty(OUT_TOKENS + 1, dtype=np.int64)
     for path in paths:
         handle = open_corpus(path)
         carry = 0  # bytes of an unfinished token at the front of buf
@@ -361,8 +393,6 @@ def scan_corpus(paths, table, ids_sink, ends_sink, on_full, chunk_bytes=CHUNK_BY
                         carry = MAX_WORD_BYTES + 1  # keep enough of it to be cut, drop the rest
                     else:  # a buffer this small grows until it holds a token to cut
                         buf.extend(bytes(len(buf)))
-                        out_ids = np.empty(len(buf) // 2 + 2, dtype=np.int32)
-                        sent_ends = np.empty(len(buf) // 2 + 2, dtype=np.int64)
                 if at_eof:
                     break
         finally:

@@ -20,7 +20,6 @@ from .embeddings import Embeddings
 from .errors import ConfigError, TrainingDiverged
 from .kernels import LOSS_NCE, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, Model, Settings, Text, seed_states, train_block
 from .pairs import max_contexts
-from .preflight import check_corpus, check_memory, check_settings, warn_if_subsampling_keeps_little
 from .sampling import build_noise
 
 BLOCK_TOKENS = 10_000
@@ -127,19 +126,15 @@ def _stop_workers(stop, workers):
 def train(corpus, config, progress="none", init=None):
     """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
 
-    progress: 'bar', 'lines' or 'none'. init: a Model to continue from (else a fresh one).
-    Raises ConfigError for settings that cannot work (checked before anything is allocated) and
-    TrainingDiverged when the loss becomes non-finite.
+    progress: 'bar', 'lines' or 'none'. init: a Model to continue from (else a fresh one). The corpus
+    and settings must have passed preflight.check_run. Raises TrainingDiverged when the loss becomes
+    non-finite.
     """
     vocab = corpus.vocab
-    check_corpus(corpus)
-    check_settings(config, vocab)
-    check_memory(config, corpus)
-    warn_if_subsampling_keeps_little(config, vocab)
     longest_sentence = corpus.longest_sentence
     model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
     text, noise = kernel_inputs(corpus, config)
-    threads = config.resolved_threads
+    threads = min(config.resolved_threads, -(-corpus.n_tokens // BLOCK_TOKENS))  # more would have no block to take
     n_tokens = corpus.n_tokens
     rngs = seed_states(config.seed, threads)
     stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]

@@ -74,21 +74,23 @@ def write_vocab(vocab, out):
 
 def rank_words(candidates, min_count, max_vocab, source):
     """The Vocab of wordcount.Candidates (words already at min_count) and each candidate's id (-1 for the
-    ones max_vocab leaves out)."""
+    ones max_vocab leaves out). Decodes candidates.words in place (bytes become str)."""
     if not candidates.words:
         raise EmptyVocabError(
             f"{source}: no word occurs at least {min_count} times (the most frequent occurs "
             f"{candidates.most_frequent}); lower --min-count")
+    words = candidates.words
+    for i, word in enumerate(words):  # in place: each bytes object is freed as its str is made
+        words[i] = word.decode("utf-8")
     counts = candidates.counts
-    # UTF-8 byte order is code point order: sort by word, then stably by descending count.
-    by_word = sorted(range(len(candidates.words)), key=candidates.words.__getitem__)
-    order = np.asarray(by_word, dtype=np.int64)[np.argsort(-counts[by_word], kind="stable")]
+    by_word = np.argsort(np.array(words, dtype=object), kind="stable")  # code point order
+    order = by_word[np.argsort(-counts[by_word], kind="stable")]
+    del by_word
     if max_vocab:
         order = order[:max_vocab]
-    candidate_to_id = np.full(len(candidates.words), -1, dtype=np.int32)
+    candidate_to_id = np.full(len(words), -1, dtype=np.int32)
     candidate_to_id[order] = np.arange(order.shape[0], dtype=np.int32)
-    words = [candidates.words[i].decode("utf-8") for i in order.tolist()]
-    return Vocab(words, counts[order]), candidate_to_id
+    return Vocab([words[i] for i in order.tolist()], counts[order]), candidate_to_id
 
 
 def describe_sources(paths):

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .pairs import mix64
-from .tokenize import LENGTH, START, TokenTable, _hash_and_prefix
+from .tokenize import LENGTH, START, TokenTable, _hash_and_prefix, gather_tokens
 
 NORMALIZE_CHUNK = 1 << 20   # tokens decoded by Python at a time
 PARTITIONS = 64
@@ -80,24 +80,6 @@ def _classify(meta, arena, n, lowercase, codes):
 
 
 @njit(cache=True, nogil=True)
-def _gather(meta_a, arena_a, meta_b, arena_b, n_a, ids, out):
-    """out <- the bytes of each id's token, each followed by '\\n'; ids below n_a are rows of table a, the
-    others rows id - n_a of table b. Returns the bytes written."""
-    pos = 0
-    for i in range(ids.shape[0]):
-        w = ids[i]
-        if w < n_a:
-            start, length = meta_a[w, START], meta_a[w, LENGTH]
-            out[pos:pos + length] = arena_a[start:start + length]
-        else:
-            start, length = meta_b[w - n_a, START], meta_b[w - n_a, LENGTH]
-            out[pos:pos + length] = arena_b[start:start + length]
-        out[pos + length] = 10
-        pos += length + 1
-    return pos
-
-
-@njit(cache=True, nogil=True)
 def _sum_by(index, values, n):
     totals = np.zeros(n, dtype=np.int64)
     for i in range(index.shape[0]):
@@ -106,15 +88,26 @@ def _sum_by(index, values, n):
 
 
 @njit(cache=True, nogil=True)
-def _partitions(meta_a, arena_a, meta_b, arena_b, n_a, ids, out):
-    """out[i] = the partition of word ids[i] (top bits of its mixed FNV-1a hash)."""
+def _group_by_partition(meta_a, arena_a, meta_b, arena_b, n_a, ids, grouped, record_starts):
+    """grouped <- ids ordered by partition (the top bits of the word's mixed FNV-1a hash), stably;
+    record_starts[p] <- where partition p begins in grouped (record_starts has PARTITIONS + 1 entries)."""
+    partition = np.empty(ids.shape[0], dtype=np.uint8)
     for i in range(ids.shape[0]):
         w = ids[i]
         if w < n_a:
             h, _ = _hash_and_prefix(arena_a, meta_a[w, START], meta_a[w, LENGTH])
         else:
             h, _ = _hash_and_prefix(arena_b, meta_b[w - n_a, START], meta_b[w - n_a, LENGTH])
-        out[i] = mix64(h) >> _PARTITION_SHIFT
+        partition[i] = mix64(h) >> _PARTITION_SHIFT
+    record_starts[:] = 0
+    for i in range(ids.shape[0]):
+        record_starts[partition[i] + 1] += 1
+    for p in range(PARTITIONS):
+        record_starts[p + 1] += record_starts[p]
+    filled = record_starts[:-1].copy()
+    for i in range(ids.shape[0]):
+        grouped[filled[partition[i]]] = ids[i]
+        filled[partition[i]] += 1
 
 
 def _normalize(joined, lowercase):
@@ -143,13 +136,16 @@ class TableWords:
     def joined_bytes(self, ids):
         """The words `ids`, each followed by '\\n', as one uint8 array."""
         out = np.empty(int(self.lengths(ids).sum()) + ids.shape[0], dtype=np.uint8)
-        _gather(self.table.meta, self.table.arena, self.extra.meta, self.extra.arena, len(self.table), ids, out)
+        gather_tokens(self.table.meta, self.table.arena, self.extra.meta, self.extra.arena, len(self.table), ids, out)
         return out
 
-    def partitions(self, ids):
-        out = np.empty(ids.shape[0], dtype=np.int64)
-        _partitions(self.table.meta, self.table.arena, self.extra.meta, self.extra.arena, len(self.table), ids, out)
-        return out
+    def grouped_by_partition(self, ids):
+        """(ids ordered by partition, int32; where each partition starts, PARTITIONS + 1 entries)."""
+        grouped = np.empty(ids.shape[0], dtype=np.int32)
+        record_starts = np.empty(PARTITIONS + 1, dtype=np.int64)
+        _group_by_partition(self.table.meta, self.table.arena, self.extra.meta, self.extra.arena, len(self.table),
+                            ids, grouped, record_starts)
+        return grouped, record_starts
 
 
 def table_words(table, lowercase):
@@ -163,7 +159,7 @@ def table_words(table, lowercase):
     for lo in range(0, asked.shape[0], NORMALIZE_CHUNK):
         chunk = asked[lo:lo + NORMALIZE_CHUNK]
         joined = np.empty(int(table.meta[chunk, LENGTH].sum()) + chunk.shape[0], dtype=np.uint8)
-        _gather(table.meta, table.arena, table.meta, table.arena, n, chunk, joined)
+        gather_tokens(table.meta, table.arena, table.meta, table.arena, n, chunk, joined)
         normal_form[lo:lo + chunk.shape[0]] = extra.add(_normalize(joined, lowercase))
     in_table = table.lookup(extra)  # the table token that reads like each normal form, or -1
     # An asked token is its own word when its normal form is itself; other tokens whose normal form reads
@@ -197,7 +193,8 @@ def _read_array(path, dtype, lo=0, hi=None):
 
 class RunStore:
     """Runs of spilled word counts in `directory`: run r holds its table's token -> word map and, per
-    partition, its words (with counts) as '\\n'-separated bytes."""
+    partition, its words (with counts) as '\\n'-separated bytes. The merge adds, per run, where each of its
+    words that reached min_count went (`patches`)."""
 
     def __init__(self, directory):
         self.directory = directory
@@ -208,19 +205,13 @@ class RunStore:
 
     def write(self, words):
         os.makedirs(self.directory, exist_ok=True)
-        ids = np.flatnonzero(words.counts > 0)
-        partition = words.partitions(ids)
-        order = np.argsort(partition, kind="stable")
-        ids, partition = ids[order], partition[order]
-        del order
-        record_starts = np.searchsorted(partition, np.arange(PARTITIONS + 1))
-        joined = words.joined_bytes(ids)
+        ids, record_starts = words.grouped_by_partition(np.flatnonzero(words.counts > 0))
         byte_starts = np.concatenate([[0], np.cumsum(words.lengths(ids) + 1)])[record_starts]
         run = self.runs
         _write_array(self._path(run, "token_to_word.i32"), words.token_to_word)
-        _write_array(self._path(run, "words.i32"), ids.astype(np.int32))
+        _write_array(self._path(run, "words.i32"), ids)
         _write_array(self._path(run, "counts.i64"), words.counts[ids])
-        _write_array(self._path(run, "bytes.u8"), joined)
+        _write_array(self._path(run, "bytes.u8"), words.joined_bytes(ids))
         _write_array(self._path(run, "index.i64"), np.concatenate([record_starts, byte_starts]))
         self.runs += 1
 
@@ -237,17 +228,30 @@ class RunStore:
             runs.append(np.full(hi - lo, run, dtype=np.int32))
         return np.concatenate(runs), np.concatenate(words), np.concatenate(counts), np.concatenate(joined)
 
+    def add_patches(self, run, words, candidates):
+        with open(self._path(run, "patches.i32"), "ab") as out:
+            out.write(np.stack([words, candidates.astype(np.int32)], axis=1).data)
+
+    def patches(self, run):
+        """(words of the run, their candidate) for every word of run `run` that reached min_count."""
+        try:
+            pairs = _read_array(self._path(run, "patches.i32"), np.int32).reshape(-1, 2)
+        except FileNotFoundError:
+            pairs = np.zeros((0, 2), dtype=np.int32)
+        return pairs[:, 0], pairs[:, 1]
+
     def token_to_word(self, run):
         return _read_array(self._path(run, "token_to_word.i32"), np.int32)
 
 
 @dataclass
 class Candidates:
-    """Words that reach min_count: their UTF-8 bytes and counts, and where each run's words went."""
+    """Words that reach min_count: their UTF-8 bytes and counts, and for each run a function giving
+    (words of the run, their candidate index)."""
     words: list          # bytes
     counts: np.ndarray   # int64
     most_frequent: int   # the highest count of any word, kept or not
-    patches: list        # per run: (word ids in the run, candidate index) arrays
+    patches: object      # run -> (word ids in the run, candidate index)
 
 
 def kept_words(words, min_count):
@@ -255,13 +259,13 @@ def kept_words(words, min_count):
     kept = np.flatnonzero(words.counts >= min_count)
     joined = words.joined_bytes(kept).tobytes()
     return Candidates(joined.split(b"\n")[:-1], words.counts[kept],
-                      int(words.counts.max()) if words.counts.size else 0, [(kept, np.arange(kept.shape[0]))])
+                      int(words.counts.max()) if words.counts.size else 0,
+                      lambda run: (kept, np.arange(kept.shape[0])))
 
 
 def merge_runs(store, min_count):
     """Exact counts over every run, partition by partition: the Candidates of all runs."""
     candidates, counts, most_frequent = [], [], 0
-    patches = [([], []) for _ in range(store.runs)]
     for p in range(PARTITIONS):
         runs, words, run_counts, joined = store.partition(p)
         if not runs.shape[0]:
@@ -274,12 +278,12 @@ def merge_runs(store, min_count):
         kept = np.flatnonzero(totals >= min_count)
         candidate_of = np.full(len(merged), -1, dtype=np.int64)
         candidate_of[kept] = len(candidates) + np.arange(kept.shape[0])
-        candidates.extend(merged.token_bytes(int(k)) for k in kept)
+        candidates.extend(merged.joined(kept).tobytes().split(b"\n")[:-1])
         counts.append(totals[kept])
         of_record = candidate_of[index]
-        for run in range(store.runs):
-            mine = (runs == run) & (of_record >= 0)
-            patches[run][0].append(words[mine])
-            patches[run][1].append(of_record[mine])
+        has_candidate = of_record >= 0
+        for run in np.unique(runs[has_candidate]).tolist():
+            mine = has_candidate & (runs == run)
+            store.add_patches(run, words[mine], of_record[mine])
     return Candidates(candidates, np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64), most_frequent,
-                      [(np.concatenate(w), np.concatenate(c)) for w, c in patches])
+                      store.patches)
