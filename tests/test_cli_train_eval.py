@@ -78,3 +78,57 @@ def test_similar(cli):
     assert result.stdout.splitlines()[1].split()[0] == "queen"
     assert len(cli("similar", "paris", "cat", "-n", "2").stdout.splitlines()) == 6
     assert "'nosuchword' is not in the vocabulary" in cli("similar", "nosuchword", exit_code=1).output
+
+
+def test_a_small_corpus_gets_advice_instead_of_silently_training_on_nothing(cli, tmp_path):
+    words = "the cat sat on a mat and dog ran off to see big red sun".split()
+    text = "\n".join(" ".join(words[(i * 7 + j) % len(words)] for j in range(12)) for i in range(20)) + "\n"
+    corpus = write(tmp_path / "small.txt", text)
+    result = cli("train", corpus, "--min-count", "1", "--num-sampled", "3", "--epochs", "1", "--quiet")
+    assert "warning: --subsample 0.0001 keeps about" in result.stderr and "of the corpus's 240 tokens" in result.stderr
+    assert "use --subsample 0.01, or 0 to keep every token" in result.stderr
+    assert "warning" not in cli("train", TOY_CORPUS, *FAST, "--quiet").stderr
+
+
+def test_similar_takes_signed_words_any_case_and_an_output_directory(cli):
+    cli("train", TOY_CORPUS, "--epochs", "2", "--dim", "30", "--quiet", "--out", "out")
+    spaced = cli("similar", "king", "-", "man", "+", "woman", "-n", "3", "--vectors", "out").stdout
+    signed = cli("similar", "king", "-man", "+woman", "-n", "3", "--vectors", "out").stdout
+    quoted = cli("similar", "king - man + woman", "-n3", "--vectors", "out").stdout
+    assert spaced.splitlines()[1:] == signed.splitlines()[1:] == quoted.splitlines()[1:]
+    assert signed.splitlines()[1].split()[0] == "queen"
+    assert cli("similar", "KING", "-n", "2", "--vectors", "out").stdout.splitlines()[1:] == \
+        cli("similar", "king", "-n", "2", "--vectors", "out").stdout.splitlines()[1:]
+    assert "is not in the vocabulary" in cli("similar", "KING", "--case-sensitive", "--vectors", "out",
+                                             exit_code=1).output
+    restricted = cli("similar", "king", "--restrict-vocab", "50", "-n", "50", "--vectors", "out").stdout
+    vocab = open("out/vocab.txt").read().split()[::2][:50]
+    assert {line.split()[0] for line in restricted.splitlines()[1:]} <= set(vocab)
+
+
+def test_pairs_takes_the_settings_and_config_of_train(cli, tmp_path):
+    cli("train", TOY_CORPUS, "--epochs", "2", "--dim", "8", "--quiet", "--out", "out")
+    trained = json.load(open(tmp_path / "out" / "metrics.json"))["epochs"]
+    for epoch in (1, 2):
+        cli("pairs", TOY_CORPUS, "--epoch", epoch, "--config", "out/config.yaml", "-o", f"p{epoch}.tsv")
+        assert sum(1 for _ in open(tmp_path / f"p{epoch}.tsv")) == trained[epoch - 1]["pairs"]
+    cli("pairs", TOY_CORPUS, "-o", "d.tsv")  # the same defaults as train: window 5, subsample 1e-4, epoch 1
+    assert open(tmp_path / "d.tsv").read() == open(tmp_path / "p1.tsv").read()
+    assert "--epoch" in cli("pairs", TOY_CORPUS, "--epoch", "0", exit_code=2).output
+
+
+def test_the_shipped_evaluation_sets_are_usable_by_name(cli):
+    cli("train", TOY_CORPUS, *FAST, "--quiet")
+    lines = [json.loads(line) for line in
+             cli("eval", "google-analogies", "wordsim353", "simlex999", "--json").stdout.splitlines()]
+    assert [line["task"] for line in lines] == ["analogy", "similarity", "similarity"]
+    assert lines[0]["total_questions"] == 19544 and lines[1]["pairs"] == 353 and lines[2]["pairs"] == 999
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch):
+    readme = open(os.path.join(os.path.dirname(TOY_CORPUS), "..", "README.md"), encoding="utf-8").read()
+    example = readme.split("### From Python\n\n```python\n")[1].split("```")[0]
+    os.symlink(os.path.dirname(TOY_CORPUS), tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "README.md", "exec"), {})
+    assert os.path.isfile(tmp_path / "w2v-out" / "vectors.bin")

@@ -58,12 +58,19 @@ def test_words_with_whitespace_cannot_be_written(tmp_path):
     (b"2 2\na 1 2\nb 1 x\n", r":3: 'x' is not a number"),
     (b"1000000000000 2\na 1 2\n", "header says 1000000000000 rows"),
     (b"2 2\na " + np.zeros(2, "<f4").tobytes() + b"\nb " + b"\x00\x00", "cut short"),
+    (b"2 2\na 1 2\nb nan 1\n", r":3: 'b' has a non-finite value"),
+    (b"2 2\na inf 2\nb 1 1\n", r":2: 'a' has a non-finite value"),
+    (b"2 2\na " + np.array([1, np.nan], "<f4").tobytes() + b"\nb " + np.zeros(2, "<f4").tobytes() + b"\n",
+     r"row 1 \('a'\) holds a non-finite value"),
+    (b"1 2\n" + b"x" * 1200 + b" " + np.zeros(2, "<f4").tobytes() + b"\n", "no word of at most 1000 bytes"),
+    (b"PK\x03\x04rest of a zip", "a zip archive .* not a word2vec vectors file"),
+    (b"\xff\xfe\x00garbage\n", r":1: expected a header 'count dim' \(word2vec format\), got '\ufffd\ufffd\?garbage'"),
 ])
 def test_malformed_files_get_one_line_errors(tmp_path, content, message):
     path = write(tmp_path / "bad.vec", content)
     with pytest.raises(VectorsFormatError, match=message) as error:
         Embeddings.load(path)
-    assert "\n" not in str(error.value) and "bad.vec" in str(error.value)
+    assert "\n" not in str(error.value) and "bad.vec" in str(error.value) and "\\x" not in str(error.value)
 
 
 def test_most_similar_excludes_the_query_and_can_be_restricted():
@@ -74,3 +81,10 @@ def test_most_similar_excludes_the_query_and_can_be_restricted():
     assert [w for w, _ in emb.most_similar(["c"], ["a"], topn=1)] == ["e"]
     with pytest.raises(KeyError):
         emb.most_similar(["zzz"])
+    assert emb.most_similar("a", topn=2) == emb.most_similar(["a"], topn=2)  # a plain string, as gensim takes
+
+
+def test_lookup_falls_back_to_the_most_frequent_case_variant():
+    emb = Embeddings(["paris", "Paris", "PARIS", "King"], np.eye(4, dtype=np.float32))
+    assert emb.lookup("Paris") == "Paris" and emb.lookup("pArIs") is None
+    assert emb.lookup("pArIs", case_insensitive=True) == "paris" and emb.lookup("king", case_insensitive=True) == "King"

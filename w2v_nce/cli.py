@@ -59,7 +59,7 @@ def reports_errors(command):
             with _signals_and_warnings():
                 return command(*args, **kwargs)
         except W2VError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(" ".join(str(exc).splitlines())) from None
         except KeyboardInterrupt as exc:
             number = getattr(exc, "signal_number", signal.SIGINT)
             click.echo(f"interrupted ({SIGNAL_NAMES.get(number, number)}); files already written are intact",

@@ -124,9 +124,8 @@ class Embeddings:
         if data[:4] == b"PK\x03\x04":
             raise VectorsFormatError(f"{path}: a zip archive (a w2v-nce model.npz?), not a word2vec vectors file")
         if len(header) != 2 or not all(h.isdigit() for h in header) or int(header[1]) == 0:
-            shown = data[:min(40, max(header_end, 0))].decode("utf-8", "replace")
-            raise VectorsFormatError(f"{path}:1: expected a header 'count dim' (word2vec format), got "
-                                     f"{short_repr(shown)}")
+            shown = "".join(c if c.isprintable() else "?" for c in data[:40].split(b"\n")[0].decode("utf-8", "replace"))
+            raise VectorsFormatError(f"{path}:1: expected a header 'count dim' (word2vec format), got '{shown}'")
         count, dim = int(header[0]), int(header[1])
         body = memoryview(data)[header_end + 1:]
         if _looks_binary(body, dim):
@@ -142,7 +141,7 @@ _NUMBER_BYTES = frozenset(b"0123456789.-+eEinfaINFA \t\r")
 def _looks_binary(body, dim):
     """Text if, after the first word, the first row holds only the bytes of numbers and spaces up to
     its newline; 4 * dim raw float32 bytes essentially never do."""
-    first = bytes(body[: min(len(body), 64 + 40 * dim)])
+    first = bytes(body[: min(len(body), 2 * MAX_WORD_BYTES + 64 + 40 * dim)])
     space = first.find(b" ")
     newline = first.find(b"\n", space + 1)
     if space < 0 or newline < 0:

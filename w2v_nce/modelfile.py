@@ -53,7 +53,8 @@ def _headers(path, archive):
                                np.lib.format.read_array_header_2_0)
                 shape, fortran, dtype = read_header(member)
             except ValueError as exc:
-                raise ModelFormatError(f"{path}: member {name} is not a NumPy array ({exc})") from None
+                raise ModelFormatError(f"{path}: member {name} is not a NumPy array "
+                                       f"({str(exc).splitlines()[0]})") from None
             header_bytes = member.tell()
         dtype_name, ndim = expected
         if dtype != np.dtype(dtype_name) or len(shape) != ndim or fortran:

@@ -14,7 +14,8 @@ from .pairs import max_contexts
 from .words import first_unwritable
 
 MEMORY_HEADROOM = 0.9      # of available memory a run may plan to take
-TOO_FEW_KEPT = 0.05        # warn when subsampling keeps less than this fraction of the tokens
+TOO_FEW_KEPT = 0.05        # warn when subsampling keeps less than this fraction of the tokens,
+FEW_TOKENS = 10_000        # or fewer tokens than this, dropping most
 
 
 def check_settings(config, vocab):
@@ -57,7 +58,7 @@ def warn_if_subsampling_keeps_little(config, vocab):
     if config.subsample <= 0:
         return
     kept = float((vocab.keep_probabilities(config.subsample) * vocab.counts).sum())
-    if kept >= TOO_FEW_KEPT * vocab.total:
+    if kept >= TOO_FEW_KEPT * vocab.total and (kept >= FEW_TOKENS or kept >= 0.5 * vocab.total):
         return
     better = config.subsample
     while better < 1 and float((vocab.keep_probabilities(better) * vocab.counts).sum()) < 0.5 * vocab.total:

@@ -1,0 +1,80 @@
+"""The config: hostile YAML is refused quickly and never formatted in full, floats are written tidily, and
+the command line and the Python API resolve the same defaults from one schema."""
+import json
+import time
+
+import pytest
+import yaml
+
+from conftest import TOY_CORPUS, write
+from w2v_nce import api
+from w2v_nce.config import FIELDS, TrainConfig, read_yaml, resolve, validate
+from w2v_nce.errors import ConfigError
+
+ALIAS_BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+dim: [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path):
+    path = write(tmp_path / "bomb.yaml", ALIAS_BOMB)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than 10000 values") as error:
+        read_yaml(path)
+    assert time.perf_counter() - started < 2 and len(str(error.value)) < 200
+
+
+def test_modest_aliases_are_fine(tmp_path):
+    path = write(tmp_path / "ok.yaml", "lr: &rate 0.05\nmin_lr: *rate\n")
+    assert resolve(path).min_lr == 0.05
+
+
+def test_a_large_value_under_a_known_key_is_never_formatted_in_full(tmp_path):
+    path = write(tmp_path / "big.yaml", "dim: [" + ", ".join(["123456789"] * 5000) + "]\n")
+    with pytest.raises(ConfigError) as error:
+        resolve(path)
+    assert "'dim' must be an integer" in str(error.value) and len(str(error.value)) < 200
+
+
+def test_odd_keys_get_one_line_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 1 "):
+        resolve(write(tmp_path / "c.yaml", "1: 2\nwindow: 3\n"))
+    with pytest.raises(ConfigError, match="larger than 1 MB"):
+        resolve(write(tmp_path / "huge.yaml", "# " + "x" * (2 << 20)))
+
+
+def test_floats_are_written_tidily(cli, tmp_path):
+    cli("train", TOY_CORPUS, "--epochs", "2", "--dim", "8", "--lr", "0.04", "--quiet")
+    config_text = (tmp_path / "w2v-out" / "config.yaml").read_text()
+    assert "min_lr: 4.0e-06" in config_text and "4.000000000000001" not in config_text
+    metrics = json.loads((tmp_path / "w2v-out" / "metrics.json").read_text())
+    for epoch in metrics["epochs"]:
+        for key in ("lr_start", "lr_end", "loss"):
+            assert len(repr(epoch[key]).replace("e-", "")) <= 15, (key, epoch[key])
+
+
+def test_the_api_and_the_command_line_resolve_the_same_defaults(cli, tmp_path):
+    cli("train", TOY_CORPUS, "--epochs", "1", "--quiet", "--out", "cli")
+    from_cli = yaml.safe_load((tmp_path / "cli" / "config.yaml").read_text())
+    result = api.train(TOY_CORPUS, out=str(tmp_path / "api"), config=resolve(overrides={"epochs": 1}))
+    assert result.config.to_dict() == from_cli
+    assert api.train.__defaults__ is not None and resolve() != TrainConfig()  # the preset, not the dataclass
+
+
+def test_every_setting_is_an_option_with_its_bounds(cli):
+    help_text = cli("train", "--help").stdout
+    for name, spec in FIELDS.items():
+        assert "--" + name.replace("_", "-") in help_text
+    assert "the loss's preset: sampled-softmax 8, nce 10, neg 5" in " ".join(help_text.split())
+    with pytest.raises(ConfigError, match="'window' must be >= 1"):
+        validate({"window": 0})
+    with pytest.raises(ConfigError, match="'lr' must be > 0"):
+        validate({"lr": 0.0})
