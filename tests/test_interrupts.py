@@ -110,3 +110,12 @@ def test_temporaries_of_killed_processes_are_removed_by_the_next_run(tmp_path):
 def host_tag():
     from w2v_nce.io_utils import HOST_TAG
     return HOST_TAG
+
+
+def test_output_cut_short_by_its_reader_exits_quietly(tmp_path):
+    """`w2v-nce pairs ... | head` used to exit 1; a closed pipe is the reader's choice, not an error."""
+    result = subprocess.run(f"set -o pipefail; {sys.executable} -m w2v_nce pairs {TOY_CORPUS} | head -n 3",
+                            shell=True, executable="/bin/bash", cwd=tmp_path, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert len(result.stdout.splitlines()) == 3
+    assert result.returncode == 141 and result.stderr == ""

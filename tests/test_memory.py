@@ -67,7 +67,6 @@ def test_sizes():
 
 @pytest.mark.parametrize("option,value,named", [
     ("--dim", "2000000000", "lower --dim"),
-    ("--threads", "5000000", "lower --threads"),
     ("--num-sampled", "1000000000", "lower --num-sampled"),
 ])
 def test_settings_that_would_not_fit_in_memory_are_refused_before_allocating(cli, option, value, named):
@@ -77,6 +76,13 @@ def test_settings_that_would_not_fit_in_memory_are_refused_before_allocating(cli
     result = cli(*args, exit_code=1)
     assert "training needs about" in result.output and named in result.output
     assert result.output.count("\n") == 1 and not os.path.exists("w2v-out")
+
+
+def test_threads_that_would_not_fit_are_named(cli, monkeypatch):
+    """Each thread has a table over the vocabulary; on a machine with 512 kB free, 40 threads do not fit."""
+    monkeypatch.setattr("w2v_nce.preflight.available_memory", lambda: 512 << 10)
+    result = cli("train", TOY_CORPUS, "--epochs", "1", "--dim", "2", "--threads", "40", "--quiet", exit_code=1)
+    assert "(2364 words, 40 threads): lower --threads" in result.output
 
 
 def test_a_huge_window_costs_only_what_the_longest_sentence_needs(cli, tmp_path):

@@ -21,9 +21,13 @@ def scan(paths, chunk_bytes=1 << 16, table=None):
     return table, ids, np.concatenate(ends).tolist() if ends else [], n_cut
 
 
+def table_tokens(table):
+    return table.joined(np.arange(len(table))).tobytes().split(b"\n")[:-1]
+
+
 def tokens_of(paths, chunk_bytes=1 << 16):
     table, ids, ends, _ = scan(paths, chunk_bytes)
-    words = [table.token_bytes(i) for i in range(len(table))]
+    words = table_tokens(table)
     return [words[i] for i in ids], ends
 
 
@@ -62,7 +66,7 @@ def test_a_token_longer_than_the_limit_is_cut_even_across_buffers(tmp_path):
     path = write(tmp_path / "c.txt", b"a " + long + b" b " + b"z" * 1500 + b"\n")
     for chunk_bytes in (64, 1024, 1 << 16):
         table, ids, _, n_cut = scan([path], chunk_bytes=chunk_bytes)
-        words = [table.token_bytes(i) for i in range(len(table))]
+        words = table_tokens(table)
         assert [words[i] for i in ids] == [b"a", b"y" * MAX_WORD_BYTES, b"b", b"z" * MAX_WORD_BYTES]
         assert n_cut == 2
 
@@ -137,12 +141,12 @@ def test_a_full_table_is_handed_over_and_the_scan_goes_on(tmp_path):
     seen, chunks, starts = [], [], []
 
     def on_full(tokens_done):
-        seen.append([table.token_bytes(i) for i in range(len(table))])
+        seen.append(table_tokens(table))
         starts.append(tokens_done)
         table.clear()
 
     n, _ = scan_corpus([path], table, chunks.append, lambda ends: None, on_full)
-    seen.append([table.token_bytes(i) for i in range(len(table))])
+    seen.append(table_tokens(table))
     assert n == 100_000 and len(seen) > 1 and table.nbytes <= 8 << 20
     ids = np.concatenate(chunks)
     bounds = [0] + starts + [n]

@@ -10,6 +10,7 @@ Everything streams through files, so the corpus may be larger than memory. `prep
 directory in the cache (cache.py) or, without one, reads it into memory. `load_encoded` checks a directory
 against its meta.json (sizes, digests, ids in range, offsets increasing) before anything trusts it.
 """
+import functools
 import hashlib
 import json
 import os
@@ -59,7 +60,7 @@ class EncodedCorpus:
     def n_sentences(self):
         return int(self.offsets.shape[0] - 1)
 
-    @property
+    @functools.cached_property
     def longest_sentence(self):
         return int(_longest_sentence(self.offsets))
 

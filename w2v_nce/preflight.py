@@ -11,6 +11,7 @@ from .errors import ConfigError, OutputError, W2VWarning, short_repr
 from .io_utils import check_output_directory, format_bytes
 from .memory import available_memory
 from .pairs import max_contexts
+from .train import worker_count
 from .words import first_unwritable
 
 MEMORY_HEADROOM = 0.9      # of available memory a run may plan to take
@@ -44,7 +45,7 @@ def training_memory(config, vocab_size, room, threads):
 
 def check_memory(config, corpus):
     """ConfigError naming the setting to lower when training would not fit in available memory."""
-    threads = config.resolved_threads
+    threads = worker_count(config, corpus.n_tokens)
     parts = training_memory(config, len(corpus.vocab), max_contexts(config.window, corpus.longest_sentence), threads)
     needed, available = sum(p[0] for p in parts), available_memory()
     if needed > MEMORY_HEADROOM * available:

@@ -301,24 +301,14 @@ class TokenTable:
         _lookup_kernel(self.slots, self.meta, self.arena, other.meta, other.arena, len(other), out)
         return out
 
-    def lengths(self):
-        return self.meta[: len(self), LENGTH]
-
     def counts(self):
         return self.meta[: len(self), COUNT]
-
-    def starts(self):
-        return self.meta[: len(self), START]
 
     def joined(self, ids):
         """The tokens `ids`, each followed by '\\n', as one uint8 array."""
         out = np.empty(int(self.meta[ids, LENGTH].sum()) + ids.shape[0], dtype=np.uint8)
         gather_tokens(self.meta, self.arena, self.meta, self.arena, len(self), ids, out)
         return out
-
-    def token_bytes(self, index):
-        start = self.meta[index, START]
-        return self.arena[start:start + self.meta[index, LENGTH]].tobytes()
 
 
 def open_corpus(path):

@@ -64,6 +64,11 @@ def kernel_inputs(corpus, config):
     return text, noise
 
 
+def worker_count(config, n_tokens):
+    """The threads a run starts: as many as asked, but no more than there are blocks to take."""
+    return min(config.resolved_threads, -(-n_tokens // BLOCK_TOKENS))
+
+
 def epoch_settings(config, epoch, longest_sentence):
     return Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
                     config.resolved_remove_accidental_hits, config.seed, epoch,
@@ -134,7 +139,7 @@ def train(corpus, config, progress="none", init=None):
     longest_sentence = corpus.longest_sentence
     model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
     text, noise = kernel_inputs(corpus, config)
-    threads = min(config.resolved_threads, -(-corpus.n_tokens // BLOCK_TOKENS))  # more would have no block to take
+    threads = worker_count(config, corpus.n_tokens)
     n_tokens = corpus.n_tokens
     rngs = seed_states(config.seed, threads)
     stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
