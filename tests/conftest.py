@@ -1,4 +1,6 @@
+import contextlib
 import os
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -44,3 +46,16 @@ def write(path, data):
     with open(path, mode) as handle:
         handle.write(data)
     return str(path)
+
+
+@contextlib.contextmanager
+def tmpfs(path, options):
+    """A tmpfs mounted at `path` (e.g. options 'size=2m' or 'ro,size=1m'), skipping the test where this
+    process may not mount one; unmounted afterwards."""
+    os.makedirs(path, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True)

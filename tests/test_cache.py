@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pytest
 
-from conftest import TOY_CORPUS, write
+from conftest import TOY_CORPUS, tmpfs, write
 from w2v_nce import corpus as corpus_module
 from w2v_nce.cache import CorpusCache
 from w2v_nce.corpus import CorpusSettings, prepare_corpus
@@ -52,17 +52,11 @@ def test_a_cache_that_cannot_be_written_is_skipped_with_one_warning(cli, tmp_pat
 
 
 def test_a_read_only_cache_filesystem_is_skipped_with_one_warning(cli, tmp_path):
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as mount:
         result = cli("vocab", corpus_file(tmp_path), "--min-count", "1", "--cache-dir", mount)
         assert result.stdout.startswith("a 4\n")
         assert result.stderr == f"warning: {mount}: cannot use the corpus cache (Read-only file system); " \
                                 "continuing without it\n"
-    finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
 
 
 def test_a_cache_that_fills_up_while_writing_is_skipped_with_one_warning(cli, tmp_path, monkeypatch):
@@ -82,17 +76,11 @@ def test_a_cache_that_fills_up_while_writing_is_skipped_with_one_warning(cli, tm
 
 
 def test_a_full_cache_filesystem_is_skipped_with_one_warning(cli, tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with tmpfs(tmp_path / "small", "size=512k") as mount:
         result = cli("train", TOY_CORPUS, "--epochs", "1", "--dim", "8", "--quiet", "--cache-dir", mount, "--out", "o")
         assert "No space left on device" in result.stderr and result.stderr.count("\n") == 1
         assert os.path.exists(tmp_path / "o" / "vectors.bin")
-        assert [n for n in os.listdir(mount)] == []
-    finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        assert os.listdir(mount) == []
 
 
 def damage_vocab(entry):

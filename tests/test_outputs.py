@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TOY_ANALOGIES, TOY_CORPUS, write
+from conftest import TOY_ANALOGIES, TOY_CORPUS, tmpfs, write
 from w2v_nce import api, load_model
 from w2v_nce.config import resolve
 from w2v_nce.corpus import EncodedCorpus
@@ -39,7 +39,7 @@ def test_an_unwritable_word_is_found_before_training(tmp_path, monkeypatch):
     vocab = Vocab(["good", "bad word"], np.array([10, 10], dtype=np.int64))
     corpus = EncodedCorpus(np.array([0, 1] * 10, dtype=np.int32), np.array([0, 20]), vocab)
     monkeypatch.setattr("w2v_nce.api.train_model", lambda *a, **k: pytest.fail("trained before checking"))
-    with pytest.raises(OutputError, match=r"word 1 of the vocabulary \('bad word'\) contains ASCII whitespace"):
+    with pytest.raises(OutputError, match=r"the vocabulary's word 1 \('bad word'\) contains ASCII whitespace"):
         api.train(corpus, resolve(overrides={"num_sampled": 1}), out=str(tmp_path / "out"))
 
 
@@ -100,14 +100,8 @@ def test_a_save_that_fails_keeps_the_model_and_says_how_to_write_it(cli, tmp_pat
 
 @pytest.fixture
 def small_filesystem(tmp_path):
-    """A 2 MB tmpfs (skipped where this process may not mount one)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", str(mount)], capture_output=True)
+    with tmpfs(tmp_path / "small", "size=2m") as mount:
+        yield mount
 
 
 def test_a_full_disk_for_the_outputs_is_one_line_before_training(cli, small_filesystem):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import VectorsFormatError, short_repr
 from .io_utils import atomic_open
-from .words import MAX_WORD_BYTES, first_unwritable
+from .words import MAX_WORD_BYTES, unwritable
 
 TEXT_ROWS_PER_CHUNK = 50_000
 
@@ -93,11 +93,9 @@ class Embeddings:
 
     def save(self, path, binary):
         """Write word2vec binary (binary=True) or text format, atomically."""
-        bad = first_unwritable(self.words)
-        if bad:
-            index, word, reason = bad
-            raise VectorsFormatError(f"{path}: word {index} ({short_repr(word)}) {reason}; the word2vec formats "
-                                     "cannot store it")
+        problem = unwritable(self.words)
+        if problem:
+            raise VectorsFormatError(f"{path}: {problem}")
         with atomic_open(path, "wb") as out:
             out.write(f"{len(self)} {self.dim}\n".encode())
             if binary:

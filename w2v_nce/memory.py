@@ -15,16 +15,22 @@ def total_memory():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def available_memory():
-    """MemAvailable from /proc/meminfo (memory that can be had without swapping), else physical memory."""
+def _proc_kilobytes(path, key):
+    """The value of `key` (a line 'Key:   123 kB') in a /proc file, in bytes; None where there is none."""
     try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
+        with open(path) as proc:
+            for line in proc:
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return total_memory()
+    return None
+
+
+def available_memory():
+    """MemAvailable from /proc/meminfo (memory that can be had without swapping), else physical memory."""
+    available = _proc_kilobytes("/proc/meminfo", "MemAvailable")
+    return total_memory() if available is None else available
 
 
 def parse_size(text, option):
@@ -47,14 +53,7 @@ def default_memory_budget():
 
 def resident_memory():
     """This process's resident memory now (VmRSS), 0 where /proc is not there."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return _proc_kilobytes("/proc/self/status", "VmRSS") or 0
 
 
 class PreparationBudget:

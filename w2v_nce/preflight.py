@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 
 from .corpus import check_encoding
-from .errors import ConfigError, OutputError, W2VWarning, short_repr
+from .errors import ConfigError, OutputError, W2VWarning
 from .io_utils import check_output_directory, format_bytes
 from .memory import available_memory
 from .pairs import max_contexts
 from .train import worker_count
-from .words import first_unwritable
+from .words import unwritable
 
 MEMORY_HEADROOM = 0.9      # of available memory a run may plan to take
 TOO_FEW_KEPT = 0.05        # warn when subsampling keeps less than this fraction of the tokens,
@@ -82,11 +82,9 @@ def output_bytes(vocab, dim):
 
 def check_output(out_dir, vocab, dim):
     """OutputError unless `out_dir` is writable with room for the outputs and every word can be written."""
-    bad = first_unwritable(vocab.words)
-    if bad:
-        index, word, reason = bad
-        raise OutputError(f"word {index} of the vocabulary ({short_repr(word)}) {reason}; the word2vec formats "
-                          "cannot store it")
+    problem = unwritable(vocab.words)
+    if problem:
+        raise OutputError(f"the vocabulary's {problem}")
     check_output_directory(out_dir, output_bytes(vocab, dim))
 
 

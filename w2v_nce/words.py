@@ -6,6 +6,8 @@ a token longer than MAX_WORD_BYTES bytes is cut to its first MAX_WORD_BYTES byte
 boundary), as word2vec C cuts words at 100 bytes. Writers refuse any other word and readers accept every
 word up to the limit, so whatever is written can be read back.
 """
+from .errors import short_repr
+
 MAX_WORD_BYTES = 1000
 ASCII_WHITESPACE = " \t\n\r\v\f"
 _WHITESPACE_TABLE = str.maketrans("", "", ASCII_WHITESPACE)
@@ -22,10 +24,11 @@ def word_problem(word):
     return None
 
 
-def first_unwritable(words):
-    """(index, word, reason) of the first word that cannot be stored, or None."""
+def unwritable(words):
+    """Why the first word that cannot be stored cannot be ('word 3 (...) contains ASCII whitespace; ...'),
+    or None when every word can be."""
     for i, word in enumerate(words):
         reason = word_problem(word)
         if reason:
-            return i, word, reason
+            return f"word {i} ({short_repr(word)}) {reason}; the word2vec formats cannot store it"
     return None
