@@ -51,12 +51,12 @@ def content_fingerprint(path, size):
             digest.update(handle.read())
             return digest.hexdigest()
         middle = size - 2 * FINGERPRINT_EDGE - FINGERPRINT_BLOCK
-        starts = [0, size - FINGERPRINT_EDGE] + [
-            FINGERPRINT_EDGE + middle * k // (FINGERPRINT_SAMPLES - 1) for k in range(FINGERPRINT_SAMPLES)]
-        for start in starts:
+        spans = [(0, FINGERPRINT_EDGE), (size - FINGERPRINT_EDGE, FINGERPRINT_EDGE)] + [
+            (FINGERPRINT_EDGE + middle * k // (FINGERPRINT_SAMPLES - 1), FINGERPRINT_BLOCK)
+            for k in range(FINGERPRINT_SAMPLES)]
+        for start, length in spans:
             handle.seek(start)
-            digest.update(handle.read(FINGERPRINT_EDGE if start in (0, size - FINGERPRINT_EDGE) else
-                                      FINGERPRINT_BLOCK))
+            digest.update(handle.read(length))
     return digest.hexdigest()
 
 
@@ -87,6 +87,7 @@ class EntryInfo:
 class CorpusCache:
     def __init__(self, directory):
         self.directory = directory
+        self.max_bytes = cache_size_cap()  # a bad $W2V_NCE_CACHE_SIZE is an error before any work
 
     @classmethod
     def open(cls, directory):
@@ -124,7 +125,7 @@ class CorpusCache:
         except OSError as exc:
             raise CacheWriteError(f"{self.directory}: cannot write the corpus cache "
                                   f"({describe_os_error(exc)})") from None
-        self.prune(cache_size_cap(), keep={key})
+        self.prune(self.max_bytes, keep={key})
         return corpus
 
     def _load(self, entry):

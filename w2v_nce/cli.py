@@ -18,7 +18,7 @@ import click
 import numpy as np
 
 from . import api, datasets
-from .cache import CorpusCache, cache_size_cap, default_cache_dir, describe_entry
+from .cache import CorpusCache, default_cache_dir, describe_entry
 from .config import FIELDS, LOSSES, resolve
 from .errors import Interrupted, W2VError, W2VWarning
 from .io_utils import atomic_open, format_bytes
@@ -439,7 +439,7 @@ def cache_list(cache_dir):
     for info in entries:
         click.echo(describe_entry(info))
     click.echo(f"{len(entries)} entries, {format_bytes(sum(i.bytes for i in entries))} in {store.directory} "
-               f"(cap {format_bytes(cache_size_cap())})", err=True)
+               f"(cap {format_bytes(store.max_bytes)})", err=True)
 
 
 @cache.command(name="clear")
@@ -466,6 +466,6 @@ def cache_clear(keys, cache_dir):
 def cache_prune(max_size, cache_dir):
     """Remove least recently used entries until the cache fits its size cap."""
     store = _open_cache(cache_dir)
-    limit = parse_size(max_size, "--max-size") if max_size else cache_size_cap()
+    limit = parse_size(max_size, "--max-size") if max_size else store.max_bytes
     removed = store.prune(limit)
     click.echo(f"removed {len(removed)} entries ({format_bytes(sum(i.bytes for i in removed))})", err=True)

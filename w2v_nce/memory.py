@@ -48,7 +48,9 @@ def parse_size(text, option):
 
 
 def default_memory_budget():
-    return max(MIN_BUDGET, int(total_memory() * DEFAULT_BUDGET_FRACTION))
+    """A quarter of physical memory, and never less than what this process holds plus 256 MB (so a
+    default run works on a small machine too)."""
+    return max(int(total_memory() * DEFAULT_BUDGET_FRACTION), resident_memory() + (256 << 20))
 
 
 def resident_memory():
