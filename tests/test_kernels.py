@@ -9,14 +9,6 @@ from w2v_nce import losses as L
 from w2v_nce.sampling import alias_table, build_noise
 
 
-def test_stable_scalars_at_extreme_logits():
-    for x in [-3.4e38, -1e4, -745.0, -50.0, -1e-8, 0.0, 1e-8, 50.0, 745.0, 1e4, 3.4e38]:
-        probability, softplus_neg = K.sigmoid_softplus(x)
-        assert probability == pytest.approx(float(L.sigmoid(np.array(x))), rel=1e-12, abs=1e-300)
-        assert softplus_neg == pytest.approx(float(L.softplus(np.array(-x))), rel=1e-12, abs=1e-300)
-        assert math.isfinite(softplus_neg) and 0.0 <= probability <= 1.0
-
-
 def make_model(rng, classes=12, dim=5):
     return K.Model((rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
                    (rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
@@ -27,59 +19,108 @@ def copy_model(model):
     return K.Model(*(a.copy() for a in model))
 
 
-@pytest.mark.parametrize("loss_name,loss_code", [("nce", K.LOSS_NCE), ("sampled_softmax", K.LOSS_SAMPLED_SOFTMAX)])
-@pytest.mark.parametrize("num_true", [1, 2])
-@pytest.mark.parametrize("remove_hits", [False, True])
-@pytest.mark.parametrize("unique", [False, True])
-def test_step_sampled_is_one_sgd_step_of_the_reference(loss_name, loss_code, num_true, remove_hits, unique):
-    rng = np.random.default_rng(100 * num_true + 10 * remove_hits + unique)
-    classes, batch, num_sampled, lr = 12, 4, 5, 0.3
-    model = make_model(rng, classes)
-    input_ids = np.array([3, 7, 3, 0])  # a repeated input row accumulates
-    labels = rng.integers(0, classes, size=(batch, num_true))
-    labels[2, 0] = labels[0, 0]
-    if unique:
-        sampled = rng.permutation(classes)[:num_sampled]
-    else:
-        sampled = rng.integers(0, classes, size=num_sampled)
-        sampled[3] = sampled[0]
-    sampled[1] = labels[0, 0]  # an accidental hit
-    q_true = rng.uniform(0.05, 1.5, size=(batch, num_true))
-    q_sampled = rng.uniform(0.05, 1.5, size=num_sampled)
+def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr):
+    """step_batch on a copy of the model; returns (loss, model after)."""
+    after = copy_model(model)
+    width, dim = len(outputs), model.w_in.shape[1]
+    loss = K.step_batch(softmax, after, np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64),
+                        len(inputs), np.asarray(bias, np.float32), update_bias, lr,
+                        np.empty((len(inputs), width), np.float32), np.empty((len(inputs), dim), np.float32),
+                        np.empty((width, dim), np.float32))
+    return loss, after
 
-    inputs = model.w_in[input_ids].astype(np.float64)
-    weights, biases = model.w_out.astype(np.float64), model.b_out.astype(np.float64)
-    loss_fn = L.nce_loss if loss_name == "nce" else L.sampled_softmax_loss
-    grad_fn = L.nce_loss_grad if loss_name == "nce" else L.sampled_softmax_loss_grad
-    args = (weights, biases, labels, inputs, num_sampled, classes)
-    kwargs = dict(num_true=num_true, sampled_values=(sampled, q_true, q_sampled), remove_accidental_hits=remove_hits)
-    expected_loss = loss_fn(*args, **kwargs).sum()
-    d_weights, d_biases, d_inputs = grad_fn(*args, **kwargs)
+
+def assert_one_step(model, after, lr, input_ids, d_inputs, d_weights, d_biases=None):
     expected_in = model.w_in.astype(np.float64)
     np.add.at(expected_in, input_ids, -lr * d_inputs)
-
-    after = copy_model(model)
-    width = num_true + num_sampled
-    loss = K.step_sampled(loss_code, after, input_ids, labels, np.log(q_true), sampled, np.log(q_sampled),
-                          remove_hits, lr, np.empty((batch, width)), np.empty((batch, 5), np.float32),
-                          np.empty((num_sampled, 5), np.float32), np.empty(num_sampled, np.bool_))
-    assert loss == pytest.approx(expected_loss, rel=1e-5)
-    np.testing.assert_allclose(after.w_out, weights - lr * d_weights, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(after.b_out, biases - lr * d_biases, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in, expected_in, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after.w_out, model.w_out - lr * d_weights, rtol=1e-5, atol=1e-6)
+    expected_bias = model.b_out if d_biases is None else model.b_out - lr * d_biases
+    np.testing.assert_allclose(after.b_out, expected_bias, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss_name", ["nce", "sampled_softmax"])
+@pytest.mark.parametrize("remove_hits", [False, True])
+def test_step_batch_is_one_sgd_step_of_the_reference(loss_name, remove_hits):
+    """One centre's batch as training forms it: every example has the centre as its label, the distinct
+    candidates are shared, log Q is subtracted, and a candidate equal to the label is masked if asked."""
+    rng = np.random.default_rng(10 * remove_hits + len(loss_name))
+    classes, num_sampled, lr, label = 12, 5, 0.3, 4
+    model = make_model(rng, classes)
+    input_ids = np.array([3, 7, 3, 0])  # a repeated input row accumulates
+    sampled = rng.permutation([k for k in range(classes) if k != label])[:num_sampled]
+    sampled[2] = label  # an accidental hit
+    q_true, q_sampled = rng.uniform(0.05, 1.5), rng.uniform(0.05, 1.5, size=num_sampled)
+
+    labels = np.full((len(input_ids), 1), label)
+    args = (model.w_out.astype(np.float64), model.b_out.astype(np.float64), labels,
+            model.w_in[input_ids].astype(np.float64), num_sampled, classes)
+    kwargs = dict(sampled_values=(sampled, np.full((len(input_ids), 1), q_true), q_sampled),
+                  remove_accidental_hits=remove_hits)
+    loss_fn, grad_fn = {"nce": (L.nce_loss, L.nce_loss_grad),
+                        "sampled_softmax": (L.sampled_softmax_loss, L.sampled_softmax_loss_grad)}[loss_name]
+    d_weights, d_biases, d_inputs = grad_fn(*args, **kwargs)
+
+    outputs = np.concatenate([[label], sampled])
+    bias = np.float32(model.b_out[outputs]) - np.float32(np.log(np.concatenate([[q_true], q_sampled])))
+    if remove_hits:
+        bias[3] = -np.finfo(np.float32).max
+    loss, after = run_step_batch(loss_name == "sampled_softmax", model, outputs, input_ids, bias, True, lr)
+    assert loss == pytest.approx(loss_fn(*args, **kwargs).sum(), rel=1e-5)
+    assert_one_step(model, after, lr, input_ids, d_inputs, d_weights, d_biases)
+
+
+def test_step_batch_with_shared_negatives_is_word2vec_summed_over_the_window():
+    """neg with shared negatives: no biases, no log Q; a repeated negative counts once per copy."""
+    rng = np.random.default_rng(3)
+    model, lr, target = make_model(rng), 0.2, 4
+    input_ids = np.array([6, 2, 6])
+    negatives = np.array([1, 9, 1, 2])
+    w = model.w_out.astype(np.float64)
+    expected_loss = sum(L.sgns_loss(model.w_in[i].astype(np.float64), w, target, negatives) for i in input_ids)
+    d_w, d_x = np.zeros_like(w), np.zeros((len(input_ids), w.shape[1]))
+    for n, i in enumerate(input_ids):
+        d_w_i, d_x[n] = L.sgns_loss_grad(model.w_in[i].astype(np.float64), w, target, negatives)
+        d_w += d_w_i
+    loss, after = run_step_batch(False, model, np.concatenate([[target], negatives]), input_ids,
+                                 np.zeros(5, np.float32), False, lr)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    assert_one_step(model, after, lr, input_ids, d_x, d_w)
+
+
+def test_step_batch_blocks_give_the_same_step_for_any_number_of_rows():
+    """Outputs and inputs are processed four at a time with a remainder: every count must agree with
+    the reference, including a masked output in every position."""
+    rng = np.random.default_rng(11)
+    model = make_model(rng, classes=20, dim=7)
+    for n_outputs in range(1, 11):
+        for n_inputs in (1, 3, 4, 5, 9):
+            outputs = rng.permutation(20)[:n_outputs]
+            inputs = rng.integers(0, 20, size=n_inputs)
+            bias = rng.normal(size=n_outputs).astype(np.float32)
+            bias[rng.integers(1, n_outputs) if n_outputs > 1 else 0] = -np.finfo(np.float32).max
+            loss, after = run_step_batch(True, model, outputs, inputs, bias, True, 0.1)
+            x = model.w_in[inputs].astype(np.float64)
+            logits = x @ model.w_out[outputs].astype(np.float64).T + bias
+            expected = L.softmax_cross_entropy(logits, np.eye(n_outputs)[np.zeros(n_inputs, int)])
+            assert loss == pytest.approx(expected.sum(), rel=1e-5, abs=1e-6)
+            g = L.softmax(logits) - np.eye(n_outputs)[0]
+            expected_out = model.w_out.astype(np.float64)
+            np.add.at(expected_out, outputs, -0.1 * g.T @ x)
+            np.testing.assert_allclose(after.w_out, expected_out, rtol=1e-5, atol=1e-6)
 
 
 def test_step_neg_is_one_sgd_step_of_the_reference():
     rng = np.random.default_rng(7)
     model = make_model(rng)
     lr, target = 0.2, 4
-    negatives = np.array([1, 4, 9, 2])  # 4 is the target: skipped
+    negatives = np.array([[1, 4, 9, 2]])  # 4 is the target: skipped
     x = model.w_in[6].astype(np.float64)
     w = model.w_out.astype(np.float64)
-    expected_loss = L.sgns_loss(x, w, target, negatives)
-    d_w, d_x = L.sgns_loss_grad(x, w, target, negatives)
+    expected_loss = L.sgns_loss(x, w, target, negatives[0])
+    d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = K.step_neg(after, 6, target, negatives, lr, np.empty(5), np.empty(5, np.float32))
+    loss = K.step_neg(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(5, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)
@@ -112,7 +153,7 @@ def test_unique_draws_and_their_expected_counts():
     stamp = np.zeros(30, dtype=np.int64)
     out = np.empty(10, dtype=np.int64)
     for batch in range(1, 50):
-        tries = K.draw_unique(noise, 10, rng, stamp, batch, out)
+        tries = K.draw_unique(noise, 10, rng, stamp, batch, out, 0)
         assert len(set(out.tolist())) == 10 and tries >= 10
         for k in out:
             expected = L.expected_counts(noise.probs[k], tries, 10)

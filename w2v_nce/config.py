@@ -44,6 +44,10 @@ class TrainConfig:
     remove_accidental_hits: bool | None = setting(
         None, "Mask sampled candidates equal to the label (default: TF's: keep for nce, remove for "
               "sampled-softmax).", flags=("--remove-accidental-hits", "--keep-accidental-hits"))
+    share_negatives: bool = setting(
+        False, "neg: draw each centre word's negatives once and share them among its contexts, one batched step "
+               "per centre (pWord2Vec's HogBatch), instead of per pair (word2vec C).",
+        flags=("--share-negatives", "--negatives-per-pair"))
     dim: int = setting(100, "Vector size.", minimum=1)
     window: int = setting(5, "Maximum context distance.", minimum=1)
     dynamic_window: bool = setting(True, "Draw each centre's window from 1..window.",
@@ -147,6 +151,9 @@ def validate(values, source="configuration"):
             raise ConfigError(f"{source}: '{name}' must be > {meta['above']}, got {short_repr(value)}")
     if config.min_lr is not None and config.min_lr > config.lr:
         raise ConfigError(f"{source}: 'min_lr' must be between 0 and lr, got {short_repr(config.min_lr)}")
+    if config.share_negatives and config.loss != "neg":
+        raise ConfigError(f"{source}: 'share_negatives' is an option of loss neg; nce and sampled_softmax always "
+                          "share a centre word's candidates among its contexts")
     if config.seed >= 2 ** 63:
         raise ConfigError(f"{source}: 'seed' must be between 0 and 2^63 - 1, got {short_repr(config.seed)}")
     return config

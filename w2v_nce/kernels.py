@@ -1,4 +1,4 @@
-"""Numba training kernels: candidate draws, one SGD step per loss, and the block walk that feeds them.
+"""Numba training kernels: candidate draws, the SGD steps, and the block walk that feeds them.
 
 Threading model (Hogwild): each worker thread calls `train_block` on its own token ranges with its own
 RNG state and scratch. Only the model arrays `w_in`, `w_out` and `b_out` are shared, and they are
@@ -8,7 +8,12 @@ Batches: for nce and sampled_softmax one batch is one kept centre token. Its exa
 context words: the input of an example is the context word's input vector and its label (num_true = 1)
 is the centre word, as in word2vec C. The `num_sampled` candidates are drawn once per batch and shared by
 all its examples (TF's semantics, with the batch being one centre). For neg every (centre, context) pair
-draws its own negatives, as word2vec C does.
+draws its own negatives, as word2vec C does; with share_negatives, the centre's negatives are drawn once
+and shared by its contexts instead, as pWord2Vec's HogBatch does.
+
+Arithmetic is float32, TensorFlow's for float32 inputs, with the vectorizable exp and log of vecmath.py;
+losses are summed in float64. Hot code indexes the model arrays element by element and never takes a row
+view: a view costs an atomic reference count on the array, which the threads would share.
 
 Kernels take only arrays and scalars; `step_*` mirror the NumPy reference in `losses.py`.
 """
@@ -22,6 +27,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .pairs import context_positions, epoch_key, is_kept, sentence_of
+from .vecmath import exp32, log1p32, log32, sigmoid_and_softplus32
 
 LOSS_NCE, LOSS_SAMPLED_SOFTMAX, LOSS_NEG = 0, 1, 2
 SAMPLER_LOG_UNIFORM, SAMPLER_UNIGRAM, SAMPLER_UNIFORM = 0, 1, 2
@@ -36,7 +42,8 @@ Text = namedtuple("Text", "ids offsets keep_prob")           # int32 [N], int64 
 # kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
 Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
 # max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
-Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits seed epoch max_contexts")
+Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits share_negatives seed epoch max_contexts")
+F = np.float32
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -111,8 +118,9 @@ def draw(noise, u):
 
 
 @njit(cache=True, nogil=True)
-def draw_unique(noise, num_sampled, rng, stamp, stamp_value, out):
-    """Draw until num_sampled distinct ids (TF's unique=True); returns num_tries, rejected draws included.
+def draw_unique(noise, num_sampled, rng, stamp, stamp_value, out, first):
+    """Draw until num_sampled distinct ids (TF's unique=True), into out[first:first + num_sampled];
+    returns num_tries, rejected draws included.
 
     stamp [V] is per-thread scratch: stamp[k] == stamp_value marks k as drawn in this batch."""
     tries = 0
@@ -122,7 +130,7 @@ def draw_unique(noise, num_sampled, rng, stamp, stamp_value, out):
         tries += 1
         if stamp[k] != stamp_value:
             stamp[k] = stamp_value
-            out[n] = k
+            out[first + n] = k
             n += 1
     return tries
 
@@ -137,178 +145,189 @@ def log_expected_count(noise, k, num_tries, num_sampled):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Stable scalar functions
-
-
-@njit(cache=True, inline="always")
-def sigmoid_softplus(x):
-    """(sigmoid(x), softplus(-x)) = (1 / (1 + e^-x), -log sigmoid(x)) from one exp, stable for any x."""
-    e = math.exp(-abs(x))
-    if x >= 0:
-        return 1.0 / (1.0 + e), math.log1p(e)
-    return e / (1.0 + e), math.log1p(e) - x
+# One SGD step on a batch that shares its output rows
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def dot(a, b):
-    acc = np.float32(0.0)
-    for d in range(a.shape[0]):
-        acc += a[d] * b[d]
+def _dots4(w_in, row, w_out, o0, o1, o2, o3):
+    """w_in[row] . w_out[o] for four output rows at once (one pass over the input row)."""
+    a0, a1, a2, a3 = F(0.0), F(0.0), F(0.0), F(0.0)
+    for d in range(w_in.shape[1]):
+        x = w_in[row, d]
+        a0 += x * w_out[o0, d]
+        a1 += x * w_out[o1, d]
+        a2 += x * w_out[o2, d]
+        a3 += x * w_out[o3, d]
+    return a0, a1, a2, a3
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
+def _dot(w_in, row, w_out, out_row):
+    acc = F(0.0)
+    for d in range(w_in.shape[1]):
+        acc += w_in[row, d] * w_out[out_row, d]
     return acc
 
 
-# ----------------------------------------------------------------------------------------------------
-# One SGD step
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def step_sampled(loss, model, input_ids, labels, log_q_true, sampled, log_q_sampled, remove_hits, lr,
-                 logits, grad_in, grad_out, is_last):
-    """One SGD step on the summed TF loss (nce or sampled softmax) of one batch; returns that loss.
+def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in,
+               grad_out):
+    """One SGD step on the summed loss of a batch of examples that share their output rows; returns it.
 
-    input_ids [B], labels [B, T], log_q_true [B, T], sampled [S], log_q_sampled [S]. Scratch: logits
-    float64 [>= B, >= T + S], grad_in float32 [>= B, D], grad_out float32 [>= S, D], is_last bool [>= S].
-    All logits and gradients are computed from the weights as they were on entry, then applied:
-    exactly one step of w -= lr * d(sum of losses)/dw. A masked (accidental-hit) logit is -FLT_MAX, as
-    in TF, and contributes exactly 0 to the loss and to every gradient.
+    Example i has input w_in[inputs[i]] and logits x_i . w_out[outputs[j]] + bias[j] (j < n_outputs);
+    output 0 is the label. softmax: the softmax cross-entropy of label 0 (sampled softmax); else the
+    sigmoid cross-entropy with target 1 for output 0 and 0 for the others (nce; neg with shared
+    negatives, with bias 0 and update_bias False). bias carries -log Q, and -FLT_MAX for a masked output,
+    which then contributes exactly 0 to the loss and the gradients. Every logit and gradient is computed
+    from the weights as they are on entry, then applied: exactly one step of w -= lr * d(sum of
+    losses)/dw, a repeated input or output row receiving the sum of its gradients. Scratch: grad float32
+    [>= n_inputs, >= n_outputs], grad_in float32 [>= n_inputs, D], grad_out float32 [>= n_outputs, D].
     """
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
-    batch, num_true = labels.shape
-    num_sampled = sampled.shape[0]
-    width = num_true + num_sampled
-    if remove_hits:  # an id repeated among the candidates is masked at its last position only (TF)
-        for m in range(num_sampled):
-            is_last[m] = True
-            for later in range(m + 1, num_sampled):
-                if sampled[later] == sampled[m]:
-                    is_last[m] = False
-                    break
-    for m in range(num_sampled):
-        grad_out[m, :] = 0.0
+    dim = w_in.shape[1]
+    for i in range(n_inputs):
+        row = inputs[i]
+        j = 0
+        while j + 4 <= n_outputs:
+            a0, a1, a2, a3 = _dots4(w_in, row, w_out, outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3])
+            grad[i, j] = a0 + bias[j]
+            grad[i, j + 1] = a1 + bias[j + 1]
+            grad[i, j + 2] = a2 + bias[j + 2]
+            grad[i, j + 3] = a3 + bias[j + 3]
+            j += 4
+        while j < n_outputs:
+            grad[i, j] = _dot(w_in, row, w_out, outputs[j]) + bias[j]
+            j += 1
+    # grad[i] becomes dL/dlogits of example i in place
     total = 0.0
-    for i in range(batch):
-        x = w_in[input_ids[i]]
-        for j in range(num_true):
-            label = labels[i, j]
-            logits[i, j] = np.float64(dot(x, w_out[label])) + b_out[label] - log_q_true[i, j]
-        for m in range(num_sampled):
-            cand = sampled[m]
-            hit = False
-            if remove_hits and is_last[m]:
-                for j in range(num_true):
-                    if labels[i, j] == cand:
-                        hit = True
-            if hit:
-                logits[i, num_true + m] = -FLT_MAX
-            else:
-                logits[i, num_true + m] = np.float64(dot(x, w_out[cand])) + b_out[cand] - log_q_sampled[m]
-        # logits[i] becomes dL/dlogits[i] in place
-        if loss == LOSS_NCE:
-            for c in range(width):
-                z = 1.0 / num_true if c < num_true else 0.0
-                v = logits[i, c]
-                probability, softplus_neg = sigmoid_softplus(v)  # softplus(v) = softplus(-v) + v
-                total += softplus_neg + v - v * z
-                logits[i, c] = probability - z
+    for i in range(n_inputs):
+        if softmax:
+            top = grad[i, 0]
+            for j in range(1, n_outputs):
+                top = max(top, grad[i, j])
+            true_logit = grad[i, 0]
+            norm = F(0.0)
+            for j in range(n_outputs):
+                e = exp32(grad[i, j] - top)
+                grad[i, j] = e
+                norm += e
+            total += float(log32(norm) + top - true_logit)
+            scale = F(1.0) / norm
+            for j in range(n_outputs):
+                grad[i, j] *= scale
+            grad[i, 0] -= F(1.0)
         else:
-            top = logits[i, 0]
-            for c in range(1, width):
-                top = max(top, logits[i, c])
-            norm = 0.0
-            for c in range(width):
-                z = 1.0 / num_true if c < num_true else 0.0
-                total -= z * (logits[i, c] - top)
-                logits[i, c] = math.exp(logits[i, c] - top)
-                norm += logits[i, c]
-            total += math.log(norm)
-            for c in range(width):
-                z = 1.0 / num_true if c < num_true else 0.0
-                logits[i, c] = logits[i, c] / norm - z
-        # Input gradient of example i, and (same pass) the sampled rows' gradients summed over examples.
-        g_in = grad_in[i]
-        g_in[:] = 0.0
-        for c in range(width):
-            g = np.float32(logits[i, c])
-            if g == 0.0:
-                continue
-            if c < num_true:
-                w = w_out[labels[i, c]]
-                for d in range(g_in.shape[0]):
-                    g_in[d] += g * w[d]
-            else:
-                w = w_out[sampled[c - num_true]]
-                g_out = grad_out[c - num_true]
-                for d in range(g_in.shape[0]):
-                    g_in[d] += g * w[d]
-                    g_out[d] += g * x[d]
-    # Apply: output rows first (from the input vectors as they were on entry), then the input rows.
-    step = np.float32(lr)
-    for i in range(batch):
-        x = w_in[input_ids[i]]
-        for j in range(num_true):
-            g = logits[i, j]
-            if g != 0.0:
-                w = w_out[labels[i, j]]
-                scaled = np.float32(lr * g)
-                for d in range(x.shape[0]):
-                    w[d] -= scaled * x[d]
-                b_out[labels[i, j]] -= scaled
-    for m in range(num_sampled):
-        bias_gradient = 0.0
-        touched = False  # a column masked in every row has nothing to apply
-        for i in range(batch):
-            bias_gradient += logits[i, num_true + m]
-            touched = touched or logits[i, num_true + m] != 0.0
-        if touched:
-            w = w_out[sampled[m]]
-            g_out = grad_out[m]
-            for d in range(w.shape[0]):
-                w[d] -= step * g_out[d]
-            b_out[sampled[m]] -= np.float32(lr * bias_gradient)
-    for i in range(batch):
-        x = w_in[input_ids[i]]
-        g_in = grad_in[i]
-        for d in range(x.shape[0]):
-            x[d] -= step * g_in[d]
+            # TF's stable sigmoid cross-entropy, max(v, 0) - v z + log(1 + e^-|v|), without branches (so it
+            # vectorizes): target z = 1 for output 0, 0 for the others; the gradient is sigmoid(v) - z.
+            row_loss = -grad[i, 0]
+            for j in range(n_outputs):
+                v = grad[i, j]
+                e = exp32(-abs(v))
+                row_loss += max(v, F(0.0)) + log1p32(e)
+                grad[i, j] = (F(1.0) if v >= F(0.0) else e) / (F(1.0) + e)
+            grad[i, 0] -= F(1.0)
+            total += float(row_loss)
+    # Input gradients: grad_in[i] = sum_j grad[i, j] w_out[outputs[j]], four output rows per pass.
+    for i in range(n_inputs):
+        for d in range(dim):
+            grad_in[i, d] = F(0.0)
+        j = 0
+        while j + 4 <= n_outputs:
+            g0, g1, g2, g3 = grad[i, j], grad[i, j + 1], grad[i, j + 2], grad[i, j + 3]
+            o0, o1, o2, o3 = outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3]
+            for d in range(dim):
+                grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d] + g3 * w_out[o3, d]
+            j += 4
+        while j < n_outputs:
+            g0, o0 = grad[i, j], outputs[j]
+            for d in range(dim):
+                grad_in[i, d] += g0 * w_out[o0, d]
+            j += 1
+    # Output gradients: grad_out[j] = sum_i grad[i, j] w_in[inputs[i]], four input rows per pass.
+    for j in range(n_outputs):
+        for d in range(dim):
+            grad_out[j, d] = F(0.0)
+        i = 0
+        while i + 4 <= n_inputs:
+            g0, g1, g2, g3 = grad[i, j], grad[i + 1, j], grad[i + 2, j], grad[i + 3, j]
+            r0, r1, r2, r3 = inputs[i], inputs[i + 1], inputs[i + 2], inputs[i + 3]
+            for d in range(dim):
+                grad_out[j, d] += g0 * w_in[r0, d] + g1 * w_in[r1, d] + g2 * w_in[r2, d] + g3 * w_in[r3, d]
+            i += 4
+        while i < n_inputs:
+            g0, r0 = grad[i, j], inputs[i]
+            for d in range(dim):
+                grad_out[j, d] += g0 * w_in[r0, d]
+            i += 1
+    step = F(lr)
+    for j in range(n_outputs):
+        row = outputs[j]
+        for d in range(dim):
+            w_out[row, d] -= step * grad_out[j, d]
+        if update_bias:
+            bias_gradient = F(0.0)
+            for i in range(n_inputs):
+                bias_gradient += grad[i, j]
+            b_out[row] -= step * bias_gradient
+    for i in range(n_inputs):
+        row = inputs[i]
+        for d in range(dim):
+            w_in[row, d] -= step * grad_in[i, d]
     return total
 
 
+@njit(cache=True, inline="always")
+def sampled_bias(noise, b_out, outputs, num_sampled, tries, remove_hits, bias):
+    """bias[j] = b_out[outputs[j]] - log Q(outputs[j]) for the label (j = 0) and the candidates, with
+    TF's expected counts; -FLT_MAX for a candidate equal to the label when remove_hits. The candidates
+    are distinct (drawn with unique=True), so no id is masked twice."""
+    for j in range(num_sampled + 1):
+        k = outputs[j]
+        bias[j] = F(b_out[k] - log_expected_count(noise, k, tries, num_sampled))
+        if remove_hits and j > 0 and k == outputs[0]:
+            bias[j] = -F(FLT_MAX)
+
+
+# ----------------------------------------------------------------------------------------------------
+# One SGD step on one pair (word2vec C's negative sampling)
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def step_neg(model, input_id, target, negatives, lr, logits, grad_in):
+def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
     """One SGD step on word2vec C's skip-gram negative-sampling loss of one pair; returns the loss
-    -log sigmoid(x . v_target) - sum_k log sigmoid(-x . v_neg_k)  (x = w_in[input_id], no biases).
+    -log sigmoid(x . v_target) - sum_m log sigmoid(-x . v_neg_m)  (x = w_in[input_id], no biases, the
+    negatives in row k of `negatives`).
 
     A negative equal to the target is skipped (not redrawn), as in word2vec C. All dot products are
     taken before any update (they are independent, so their memory loads overlap); with distinct
     negatives this is exactly one SGD step on the pair's loss, and a repeated negative's input
-    gradient sees the first copy's update, as in word2vec C. Scratch: logits float64 [>= 1 + S],
+    gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S],
     grad_in float32 [D].
     """
     w_in, w_out = model.w_in, model.w_out
-    x = w_in[input_id]
-    n_rows = negatives.shape[0] + 1
-    for k in range(n_rows):
-        row = target if k == 0 else negatives[k - 1]
-        logits[k] = np.float64(dot(x, w_out[row]))
+    dim = w_in.shape[1]
+    n_rows = negatives.shape[1] + 1
+    for m in range(n_rows):
+        logits[m] = _dot(w_in, input_id, w_out, target if m == 0 else negatives[k, m - 1])
     total = 0.0
-    grad_in[:] = 0.0
-    for k in range(n_rows):
-        row = target if k == 0 else negatives[k - 1]
-        if k > 0 and row == target:
+    for d in range(dim):
+        grad_in[d] = F(0.0)
+    for m in range(n_rows):
+        row = target if m == 0 else negatives[k, m - 1]
+        if m > 0 and row == target:
             continue
         # f is signed towards the label: the loss is -log sigmoid(f), the gradient (sigmoid(f) - 1) df
-        f = logits[k] if k == 0 else -logits[k]
-        probability, loss = sigmoid_softplus(f)
-        total += loss
-        g = np.float32(lr * (probability - 1.0))
-        if k > 0:
+        f = logits[m] if m == 0 else -logits[m]
+        probability, loss = sigmoid_and_softplus32(f)
+        total += float(loss)
+        g = F(lr) * (probability - F(1.0))
+        if m > 0:
             g = -g
-        w = w_out[row]
-        for d in range(x.shape[0]):
-            grad_in[d] += g * w[d]
-            w[d] -= g * x[d]
-    for d in range(x.shape[0]):
-        x[d] -= grad_in[d]
+        for d in range(dim):
+            grad_in[d] += g * w_out[row, d]
+            w_out[row, d] -= g * w_in[input_id, d]
+    for d in range(dim):
+        w_in[input_id, d] -= grad_in[d]
     return total
 
 
@@ -326,21 +345,21 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     ids = text.ids
     offsets = text.offsets
     key = epoch_key(settings.seed, settings.epoch)
-    window = settings.window
     num_sampled = settings.num_sampled
+    width = num_sampled + 1
     dim = model.w_in.shape[1]
     room = max(settings.max_contexts, 1)
+    per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
     contexts = np.empty(room, dtype=np.int64)
-    input_ids = np.empty(room, dtype=np.int64)
-    labels = np.empty((room, 1), dtype=np.int64)
-    log_q_true = np.empty((room, 1), dtype=np.float64)
-    sampled = np.empty(num_sampled, dtype=np.int64)
-    negatives = np.empty((room, num_sampled), dtype=np.int64)
-    log_q_sampled = np.empty(num_sampled, dtype=np.float64)
-    logits = np.empty((room, 1 + num_sampled), dtype=np.float64)
+    inputs = np.empty(room, dtype=np.int64)
+    outputs = np.empty(width, dtype=np.int64)
+    negatives = np.empty((room if per_pair else 1, num_sampled), dtype=np.int64)
+    bias = np.zeros(width, dtype=np.float32)
+    pair_logits = np.empty(width, dtype=np.float32)
+    pair_grad = np.empty(dim, dtype=np.float32)
+    grad = np.empty((room, width), dtype=np.float32)
     grad_in = np.empty((room, dim), dtype=np.float32)
-    grad_out = np.empty((num_sampled, dim), dtype=np.float32)
-    is_last = np.empty(num_sampled, dtype=np.bool_)
+    grad_out = np.empty((width, dim), dtype=np.float32)
     total = 0.0
     pairs = 0
     batches = 0
@@ -352,16 +371,17 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
             s += 1
         if not is_kept(ids, text.keep_prob, key, centre):
             continue
-        n = context_positions(ids, text.keep_prob, key, centre, offsets[s], offsets[s + 1], window,
+        n = context_positions(ids, text.keep_prob, key, centre, offsets[s], offsets[s + 1], settings.window,
                               settings.dynamic, contexts)
         if n == 0:
             continue
         word = ids[centre]
         prefetch_row(model.w_out, word)
         for k in range(n):
-            input_ids[k] = ids[contexts[k]]
-            prefetch_row(model.w_in, input_ids[k])
-        if settings.loss == LOSS_NEG:
+            inputs[k] = ids[contexts[k]]
+            prefetch_row(model.w_in, inputs[k])
+        pairs += n
+        if per_pair:
             for k in range(n):
                 for m in range(num_sampled):
                     negatives[k, m] = draw(noise, rng_uniform(rng))
@@ -371,20 +391,23 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
                 if k + 1 < n:  # the next pair's rows load while this one computes
                     for m in range(num_sampled):
                         prefetch_row(model.w_out, negatives[k + 1, m])
-                total += step_neg(model, input_ids[k], word, negatives[k], lr, logits[0], grad_in[0])
-            pairs += n
+                total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
             continue
         batches += 1
-        tries = draw_unique(noise, num_sampled, rng, stamp, stamp_base + batches, sampled)
-        for m in range(num_sampled):
-            prefetch_row(model.w_out, sampled[m])
-        for m in range(num_sampled):
-            log_q_sampled[m] = log_expected_count(noise, sampled[m], tries, num_sampled)
-        log_q_word = log_expected_count(noise, word, tries, num_sampled)
-        for k in range(n):
-            labels[k, 0] = word
-            log_q_true[k, 0] = log_q_word
-        total += step_sampled(settings.loss, model, input_ids[:n], labels[:n], log_q_true[:n], sampled,
-                              log_q_sampled, settings.remove_hits, lr, logits, grad_in, grad_out, is_last)
-        pairs += n
+        outputs[0] = word
+        n_outputs = 1
+        if settings.loss == LOSS_NEG:  # shared negatives (HogBatch): with repeats, none equal to the centre
+            for m in range(num_sampled):
+                candidate = draw(noise, rng_uniform(rng))
+                if candidate != word:
+                    outputs[n_outputs] = candidate
+                    n_outputs += 1
+        else:
+            tries = draw_unique(noise, num_sampled, rng, stamp, stamp_base + batches, outputs, 1)
+            sampled_bias(noise, model.b_out, outputs, num_sampled, tries, settings.remove_hits, bias)
+            n_outputs = width
+        for m in range(1, n_outputs):
+            prefetch_row(model.w_out, outputs[m])
+        total += step_batch(settings.loss == LOSS_SAMPLED_SOFTMAX, model, outputs, n_outputs, inputs, n, bias,
+                            settings.loss != LOSS_NEG, lr, grad, grad_in, grad_out)
     return total, pairs, batches

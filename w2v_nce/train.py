@@ -71,7 +71,7 @@ def worker_count(config, n_tokens):
 
 def epoch_settings(config, epoch, longest_sentence):
     return Settings(LOSS_CODES[config.loss], config.window, config.dynamic_window, config.num_sampled,
-                    config.resolved_remove_accidental_hits, config.seed, epoch,
+                    config.resolved_remove_accidental_hits, config.share_negatives, config.seed, epoch,
                     max_contexts(config.window, longest_sentence))
 
 
