@@ -25,8 +25,7 @@ def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr):
     width, dim = len(outputs), model.w_in.shape[1]
     loss = K.step_batch(softmax, after, np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64),
                         len(inputs), np.asarray(bias, np.float32), update_bias, lr,
-                        np.empty((len(inputs), width), np.float32), np.empty((len(inputs), dim), np.float32),
-                        np.empty((width, dim), np.float32))
+                        np.empty(len(inputs) * width, np.float32), np.empty((len(inputs), dim), np.float32))
     return loss, after
 
 

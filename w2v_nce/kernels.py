@@ -27,15 +27,15 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .pairs import context_positions, epoch_key, is_kept, sentence_of
-from .vecmath import exp32, log1p32, log32, sigmoid_and_softplus32
+from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
 LOSS_NCE, LOSS_SAMPLED_SOFTMAX, LOSS_NEG = 0, 1, 2
 SAMPLER_LOG_UNIFORM, SAMPLER_UNIGRAM, SAMPLER_UNIFORM = 0, 1, 2
 FLT_MAX = 3.4028234663852886e38
 
-# Exact arithmetic apart from reassociation (lets dot products vectorize); no "nnan"/"ninf", so
-# non-finite values are still seen and reported.
-FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+# Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
+# every division, and a branch keeps a loop from being vectorized.
+IEEE = "numpy"
 
 Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
 Text = namedtuple("Text", "ids offsets keep_prob")           # int32 [N], int64 [S + 1], float64 [V]
@@ -169,9 +169,8 @@ def _dot(w_in, row, w_out, out_row):
     return acc
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in,
-               grad_out):
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
+def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
     """One SGD step on the summed loss of a batch of examples that share their output rows; returns it.
 
     Example i has input w_in[inputs[i]] and logits x_i . w_out[outputs[j]] + bias[j] (j < n_outputs);
@@ -181,93 +180,104 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
     which then contributes exactly 0 to the loss and the gradients. Every logit and gradient is computed
     from the weights as they are on entry, then applied: exactly one step of w -= lr * d(sum of
     losses)/dw, a repeated input or output row receiving the sum of its gradients. Scratch: grad float32
-    [>= n_inputs, >= n_outputs], grad_in float32 [>= n_inputs, D], grad_out float32 [>= n_outputs, D].
+    [>= n_inputs * n_outputs] (example i's logits, then their gradients, at i * n_outputs), grad_in
+    float32 [>= n_inputs, D].
     """
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
     dim = w_in.shape[1]
+    width = n_outputs
     for i in range(n_inputs):
         row = inputs[i]
+        base = i * width
         j = 0
-        while j + 4 <= n_outputs:
+        while j + 4 <= width:
             a0, a1, a2, a3 = _dots4(w_in, row, w_out, outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3])
-            grad[i, j] = a0 + bias[j]
-            grad[i, j + 1] = a1 + bias[j + 1]
-            grad[i, j + 2] = a2 + bias[j + 2]
-            grad[i, j + 3] = a3 + bias[j + 3]
+            grad[base + j] = a0 + bias[j]
+            grad[base + j + 1] = a1 + bias[j + 1]
+            grad[base + j + 2] = a2 + bias[j + 2]
+            grad[base + j + 3] = a3 + bias[j + 3]
             j += 4
-        while j < n_outputs:
-            grad[i, j] = _dot(w_in, row, w_out, outputs[j]) + bias[j]
+        while j < width:
+            grad[base + j] = _dot(w_in, row, w_out, outputs[j]) + bias[j]
             j += 1
-    # grad[i] becomes dL/dlogits of example i in place
+    # The logits become dL/dlogits in place. The exp and log work runs over all n_inputs * width values in
+    # one loop, long enough to vectorize; only maxima and sums go row by row.
     total = 0.0
-    for i in range(n_inputs):
-        if softmax:
-            top = grad[i, 0]
-            for j in range(1, n_outputs):
-                top = max(top, grad[i, j])
-            true_logit = grad[i, 0]
+    size = n_inputs * width
+    if softmax:
+        for i in range(n_inputs):  # shift each row by its maximum
+            base = i * width
+            top = grad[base]
+            for j in range(1, width):
+                top = max(top, grad[base + j])
+            for j in range(width):
+                grad[base + j] -= top
+            total -= float(grad[base])  # the loss is log(sum e^(v - top)) - (v_label - top)
+        for k in range(size):
+            grad[k] = exp32(grad[k])
+        for i in range(n_inputs):
+            base = i * width
             norm = F(0.0)
-            for j in range(n_outputs):
-                e = exp32(grad[i, j] - top)
-                grad[i, j] = e
-                norm += e
-            total += float(log32(norm) + top - true_logit)
+            for j in range(width):
+                norm += grad[base + j]
+            total += float(log32(norm))
             scale = F(1.0) / norm
-            for j in range(n_outputs):
-                grad[i, j] *= scale
-            grad[i, 0] -= F(1.0)
-        else:
-            # TF's stable sigmoid cross-entropy, max(v, 0) - v z + log(1 + e^-|v|), without branches (so it
-            # vectorizes): target z = 1 for output 0, 0 for the others; the gradient is sigmoid(v) - z.
-            row_loss = -grad[i, 0]
-            for j in range(n_outputs):
-                v = grad[i, j]
-                e = exp32(-abs(v))
-                row_loss += max(v, F(0.0)) + log1p32(e)
-                grad[i, j] = (F(1.0) if v >= F(0.0) else e) / (F(1.0) + e)
-            grad[i, 0] -= F(1.0)
-            total += float(row_loss)
+            for j in range(width):
+                grad[base + j] *= scale
+            grad[base] -= F(1.0)
+    else:
+        # TF's stable sigmoid cross-entropy max(v, 0) - v z + log(1 + e^-|v|), target z = 1 for output 0:
+        # the -v z terms first, then the rest without branches; the gradient is sigmoid(v) - z.
+        for i in range(n_inputs):
+            total -= float(grad[i * width])
+        summed = F(0.0)
+        for k in range(size):
+            v = grad[k]
+            e = exp32(-abs(v))
+            summed += max(v, F(0.0)) + log1p32(e)
+            grad[k] = (F(1.0) if v >= F(0.0) else e) / (F(1.0) + e)
+        total += float(summed)
+        for i in range(n_inputs):
+            grad[i * width] -= F(1.0)
     # Input gradients: grad_in[i] = sum_j grad[i, j] w_out[outputs[j]], four output rows per pass.
     for i in range(n_inputs):
+        base = i * width
         for d in range(dim):
             grad_in[i, d] = F(0.0)
         j = 0
         while j + 4 <= n_outputs:
-            g0, g1, g2, g3 = grad[i, j], grad[i, j + 1], grad[i, j + 2], grad[i, j + 3]
+            g0, g1, g2, g3 = grad[base + j], grad[base + j + 1], grad[base + j + 2], grad[base + j + 3]
             o0, o1, o2, o3 = outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3]
             for d in range(dim):
                 grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d] + g3 * w_out[o3, d]
             j += 4
         while j < n_outputs:
-            g0, o0 = grad[i, j], outputs[j]
+            g0, o0 = grad[base + j], outputs[j]
             for d in range(dim):
                 grad_in[i, d] += g0 * w_out[o0, d]
             j += 1
-    # Output gradients: grad_out[j] = sum_i grad[i, j] w_in[inputs[i]], four input rows per pass.
-    for j in range(n_outputs):
-        for d in range(dim):
-            grad_out[j, d] = F(0.0)
-        i = 0
-        while i + 4 <= n_inputs:
-            g0, g1, g2, g3 = grad[i, j], grad[i + 1, j], grad[i + 2, j], grad[i + 3, j]
-            r0, r1, r2, r3 = inputs[i], inputs[i + 1], inputs[i + 2], inputs[i + 3]
-            for d in range(dim):
-                grad_out[j, d] += g0 * w_in[r0, d] + g1 * w_in[r1, d] + g2 * w_in[r2, d] + g3 * w_in[r3, d]
-            i += 4
-        while i < n_inputs:
-            g0, r0 = grad[i, j], inputs[i]
-            for d in range(dim):
-                grad_out[j, d] += g0 * w_in[r0, d]
-            i += 1
+    # Output rows: w_out[outputs[j]] -= lr sum_i grad[i, j] w_in[inputs[i]], four input rows per pass,
+    # straight into the weights (the input rows are still as on entry); a repeated output row gets both.
     step = F(lr)
     for j in range(n_outputs):
         row = outputs[j]
-        for d in range(dim):
-            w_out[row, d] -= step * grad_out[j, d]
+        i = 0
+        while i + 4 <= n_inputs:
+            g0, g1, g2, g3 = step * grad[i * width + j], step * grad[(i + 1) * width + j], \
+                step * grad[(i + 2) * width + j], step * grad[(i + 3) * width + j]
+            r0, r1, r2, r3 = inputs[i], inputs[i + 1], inputs[i + 2], inputs[i + 3]
+            for d in range(dim):
+                w_out[row, d] -= g0 * w_in[r0, d] + g1 * w_in[r1, d] + g2 * w_in[r2, d] + g3 * w_in[r3, d]
+            i += 4
+        while i < n_inputs:
+            g0, r0 = step * grad[i * width + j], inputs[i]
+            for d in range(dim):
+                w_out[row, d] -= g0 * w_in[r0, d]
+            i += 1
         if update_bias:
             bias_gradient = F(0.0)
             for i in range(n_inputs):
-                bias_gradient += grad[i, j]
+                bias_gradient += grad[i * width + j]
             b_out[row] -= step * bias_gradient
     for i in range(n_inputs):
         row = inputs[i]
@@ -292,7 +302,7 @@ def sampled_bias(noise, b_out, outputs, num_sampled, tries, remove_hits, bias):
 # One SGD step on one pair (word2vec C's negative sampling)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
 def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
     """One SGD step on word2vec C's skip-gram negative-sampling loss of one pair; returns the loss
     -log sigmoid(x . v_target) - sum_m log sigmoid(-x . v_neg_m)  (x = w_in[input_id], no biases, the
@@ -335,7 +345,7 @@ def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
 # The block walk
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model=IEEE)
 def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base):
     """Train on every pair whose centre lies in token range [lo, hi) at learning rate lr.
 
@@ -357,9 +367,8 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     bias = np.zeros(width, dtype=np.float32)
     pair_logits = np.empty(width, dtype=np.float32)
     pair_grad = np.empty(dim, dtype=np.float32)
-    grad = np.empty((room, width), dtype=np.float32)
+    grad = np.empty(room * width, dtype=np.float32)
     grad_in = np.empty((room, dim), dtype=np.float32)
-    grad_out = np.empty((width, dim), dtype=np.float32)
     total = 0.0
     pairs = 0
     batches = 0
@@ -409,5 +418,5 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
         for m in range(1, n_outputs):
             prefetch_row(model.w_out, outputs[m])
         total += step_batch(settings.loss == LOSS_SAMPLED_SOFTMAX, model, outputs, n_outputs, inputs, n, bias,
-                            settings.loss != LOSS_NEG, lr, grad, grad_in, grad_out)
+                            settings.loss != LOSS_NEG, lr, grad, grad_in)
     return total, pairs, batches

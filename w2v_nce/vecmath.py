@@ -16,6 +16,9 @@ from numba.extending import intrinsic
 
 F = np.float32
 _EXP_LOW, _EXP_HIGH = F(-87.33654), F(88.72283)
+# Exact arithmetic apart from reassociation and contraction (lets loops vectorize); no "nnan"/"ninf", so
+# a nan or inf goes on to where the trainer sees it and reports divergence.
+FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 
 
 @intrinsic
@@ -33,7 +36,7 @@ def _bits_from_float(typingctx, value):
     return types.int32(types.float32), codegen
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def exp32(x):
     """e**x in float32 (see the module docstring for its range)."""
     clamped = min(max(x, _EXP_LOW), _EXP_HIGH)
@@ -50,7 +53,7 @@ def exp32(x):
     return F(0.0) if x < _EXP_LOW else value
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def _log_mantissa(m):
     """log(m) for m in [sqrt(1/2), sqrt(2)) (Cephes logf's polynomial)."""
     t = m - F(1.0)
@@ -67,7 +70,7 @@ def _log_mantissa(m):
     return t + (y * t * z - F(0.5) * z)
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def log32(x):
     """Natural log of a positive, finite, normal float32."""
     bits = _bits_from_float(x)
@@ -79,7 +82,7 @@ def log32(x):
     return _log_mantissa(m) + exponent * F(0.693147180559945)
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def log1p32(x):
     """log(1 + x) for x in [0, 1], accurate for small x too (the rounding of 1 + x is corrected)."""
     u = F(1.0) + x
@@ -87,7 +90,7 @@ def log1p32(x):
     return log32(u) + correction
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def sigmoid_and_softplus32(x):
     """(sigmoid(x), softplus(-x) = -log sigmoid(x)) in float32 from one exp32 and one log1p32, stable for
     any x: exp32 only ever sees -|x| <= 0."""
