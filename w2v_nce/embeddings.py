@@ -10,9 +10,11 @@ import numpy as np
 
 from .errors import VectorsFormatError, short_repr
 from .io_utils import atomic_open
+from .textformat import LARGEST, text_rows
 from .words import MAX_WORD_BYTES, unwritable
 
 TEXT_ROWS_PER_CHUNK = 50_000
+TEXT_BYTES_PER_CHUNK = 32 << 20
 
 
 class Embeddings:
@@ -103,11 +105,13 @@ class Embeddings:
                 for word, row in zip(self.words, little):
                     out.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
             else:
+                exact = np.all(np.abs(self.vectors) < LARGEST)  # else (never for trained vectors) Python formats
                 row_format = " ".join(["%.6f"] * self.dim)
-                for lo in range(0, len(self), TEXT_ROWS_PER_CHUNK):
-                    rows = self.vectors[lo:lo + TEXT_ROWS_PER_CHUNK].tolist()
-                    words = self.words[lo:lo + TEXT_ROWS_PER_CHUNK]
-                    out.write("".join(f"{w} {row_format % tuple(r)}\n" for w, r in zip(words, rows)).encode())
+                step = max(1, TEXT_BYTES_PER_CHUNK // (24 * self.dim + 64))
+                for lo in range(0, len(self), step):
+                    rows, words = self.vectors[lo:lo + step], self.words[lo:lo + step]
+                    out.write(text_rows(rows, words) if exact else "".join(
+                        f"{w} {row_format % tuple(r)}\n" for w, r in zip(words, rows.tolist())).encode())
 
     @classmethod
     def load(cls, path):

@@ -162,6 +162,16 @@ def _dots4(w_in, row, w_out, o0, o1, o2, o3):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
+def _dots2(w_in, row, w_out, o0, o1):
+    a0, a1 = F(0.0), F(0.0)
+    for d in range(w_in.shape[1]):
+        x = w_in[row, d]
+        a0 += x * w_out[o0, d]
+        a1 += x * w_out[o1, d]
+    return a0, a1
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH)
 def _dot(w_in, row, w_out, out_row):
     acc = F(0.0)
     for d in range(w_in.shape[1]):
@@ -197,9 +207,13 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
             grad[base + j + 2] = a2 + bias[j + 2]
             grad[base + j + 3] = a3 + bias[j + 3]
             j += 4
-        while j < width:
+        if j + 2 <= width:
+            a0, a1 = _dots2(w_in, row, w_out, outputs[j], outputs[j + 1])
+            grad[base + j] = a0 + bias[j]
+            grad[base + j + 1] = a1 + bias[j + 1]
+            j += 2
+        if j < width:
             grad[base + j] = _dot(w_in, row, w_out, outputs[j]) + bias[j]
-            j += 1
     # The logits become dL/dlogits in place. The exp and log work runs over all n_inputs * width values in
     # one loop, long enough to vectorize; only maxima and sums go row by row.
     total = 0.0
@@ -251,11 +265,15 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
             for d in range(dim):
                 grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d] + g3 * w_out[o3, d]
             j += 4
-        while j < n_outputs:
+        if j + 2 <= n_outputs:
+            g0, g1, o0, o1 = grad[base + j], grad[base + j + 1], outputs[j], outputs[j + 1]
+            for d in range(dim):
+                grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d]
+            j += 2
+        if j < n_outputs:
             g0, o0 = grad[base + j], outputs[j]
             for d in range(dim):
                 grad_in[i, d] += g0 * w_out[o0, d]
-            j += 1
     # Output rows: w_out[outputs[j]] -= lr sum_i grad[i, j] w_in[inputs[i]], four input rows per pass,
     # straight into the weights (the input rows are still as on entry); a repeated output row gets both.
     step = F(lr)
@@ -269,11 +287,15 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
             for d in range(dim):
                 w_out[row, d] -= g0 * w_in[r0, d] + g1 * w_in[r1, d] + g2 * w_in[r2, d] + g3 * w_in[r3, d]
             i += 4
-        while i < n_inputs:
+        if i + 2 <= n_inputs:
+            g0, g1, r0, r1 = step * grad[i * width + j], step * grad[(i + 1) * width + j], inputs[i], inputs[i + 1]
+            for d in range(dim):
+                w_out[row, d] -= g0 * w_in[r0, d] + g1 * w_in[r1, d]
+            i += 2
+        if i < n_inputs:
             g0, r0 = step * grad[i * width + j], inputs[i]
             for d in range(dim):
                 w_out[row, d] -= g0 * w_in[r0, d]
-            i += 1
         if update_bias:
             bias_gradient = F(0.0)
             for i in range(n_inputs):
