@@ -6,7 +6,7 @@
 Each argument is a comma-separated list of TrainConfig overrides applied over the loss's preset.
 Every run reports training wall seconds (corpus preparation excluded; the corpus is prepared once),
 analogy accuracy on ../shared/data/questions-words.txt (30,000 most frequent words) and the Spearman
-correlation on WordSim-353, both computed as gensim computes them.
+correlation on WordSim-353 and SimLex-999, all computed as gensim computes them.
 """
 import json
 import os
@@ -47,12 +47,14 @@ def main():
         embeddings = result.embeddings()
         analogy = evaluate_analogies(embeddings, os.path.join(DATA, "questions-words.txt"))
         wordsim = evaluate_word_pairs(embeddings, os.path.join(DATA, "wordsim353.tsv"))
+        simlex = evaluate_word_pairs(embeddings, os.path.join(DATA, "simlex999.txt"))
         print(json.dumps({"config": {k: v for k, v in config.to_dict().items()
-                                     if k in ("loss", "num_sampled", "lr", "epochs", "threads", "sampler")},
+                                     if k in ("loss", "num_sampled", "lr", "epochs", "threads", "sampler",
+                                              "share_negatives")},
                           "train_s": round(seconds, 1), "analogy": round(analogy["accuracy"], 4),
                           "semantic": round(analogy["semantic"]["correct"] / max(analogy["semantic"]["answered"], 1), 4),
                           "syntactic": round(analogy["syntactic"]["correct"] / max(analogy["syntactic"]["answered"], 1), 4),
-                          "wordsim353": round(wordsim["spearman"], 4),
+                          "wordsim353": round(wordsim["spearman"], 4), "simlex999": round(simlex["spearman"], 4),
                           "final_loss": round(result.epochs[-1]["loss"], 4)}), flush=True)
 
 

@@ -43,6 +43,7 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
     command line); returns a TrainResult whose `embeddings()` are the input vectors.
 
+    The config's small_corpus_tokens rule sets the epochs for this corpus (result.config says what ran).
     Nothing is trained unless the settings suit the vocabulary and fit in memory and, with `out`, the
     output directory can take the outputs (writable, room for their sizes, no other run writing there,
     every word writable); the result is then saved there."""
@@ -53,6 +54,7 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
             corpus = prepare(corpus, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
                              memory_budget=memory_budget)
         prepared = time.perf_counter() - started
+        config = config.for_corpus(corpus.n_tokens)
         check_run(corpus, config, out)
         result = train_model(corpus, config, progress=progress)
         result.prepare_seconds = prepared

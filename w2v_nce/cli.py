@@ -255,8 +255,10 @@ def train(corpus, config_file, out, quiet, cache_dir, no_cache, memory_budget, *
     result = api.train(corpus, config, progress=progress, cache_dir=cache_dir, use_cache=not no_cache,
                        memory_budget=_budget(memory_budget), out=out)
     if not quiet:
-        last = result.epochs[-1]
-        click.echo(f"{len(result.vocab)} words x {config.dim} dims, {config.loss} loss, {config.epochs} epochs "
+        ran, last = result.config, result.epochs[-1]
+        scaled = f" ({config.epochs} scaled up for a corpus of {result.vocab.total} tokens)" \
+            if ran.epochs != config.epochs else ""
+        click.echo(f"{len(result.vocab)} words x {ran.dim} dims, {ran.loss} loss, {ran.epochs} epochs{scaled} "
                    f"in {result.seconds:.1f} s (final loss {last['loss']:.4f}/pair); wrote "
                    f"{', '.join(api.OUTPUT_FILES)} to {out}/", err=True)
 
