@@ -87,7 +87,8 @@ def test_small_corpora_train_more_epochs_by_the_documented_rule():
     assert config.for_corpus(1_000_000).epochs == 16  # 5 * sqrt(10), rounded
     assert config.for_corpus(10_000).epochs == 20  # at most 4x
     assert config.for_corpus(2_500_000).small_corpus_tokens == 0  # spent: the result re-runs as it ran
-    assert resolve(overrides={"epochs": 5}).for_corpus(1_000).epochs == 5  # 0: epochs as given
+    assert resolve(overrides={"epochs": 5}).for_corpus(1_000).epochs == 5  # explicit epochs are taken as given
+    assert resolve().for_corpus(1_000).epochs == 4 * resolve().epochs  # a preset's epochs are scaled
 
 
 def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_path):
@@ -97,3 +98,13 @@ def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_pat
     written = yaml.safe_load((tmp_path / "w2v-out" / "config.yaml").read_text())
     assert written["epochs"] == 2 and written["small_corpus_tokens"] == 0
     assert len(json.loads((tmp_path / "w2v-out" / "metrics.json").read_text())["epochs"]) == 2
+
+
+def test_shipped_presets_are_found_by_name(tmp_path):
+    fast = resolve("fast")
+    assert (fast.loss, fast.share_negatives, fast.epochs) == ("neg", True, 4)
+    assert resolve("default") == resolve()
+    with pytest.raises(ConfigError, match="nope: no such config file, nor a shipped preset .*fast"):
+        resolve("nope")
+    for name in ("fast", "balanced", "best", "default", "sampled_softmax", "nce", "neg"):
+        resolve(name)  # every shipped preset validates

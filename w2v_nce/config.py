@@ -62,7 +62,8 @@ class TrainConfig:
     epochs: int = setting(5, "Passes over the corpus.", minimum=1)
     small_corpus_tokens: int = setting(
         0, "A corpus of fewer in-vocabulary tokens than this trains epochs * sqrt(this / tokens) epochs (at most "
-           "4x): a small corpus needs more passes. 0: epochs as given.", minimum=0)
+           "4x): a small corpus needs more passes. 0: epochs as given, which an explicit --epochs also means "
+           "unless this is given too.", minimum=0)
     lr: float = setting(0.025, "Initial learning rate, decayed linearly.", above=0)
     min_lr: float | None = setting(None, "Final learning rate (default: lr * 1e-4).", minimum=0)
     threads: int = setting(0, "Worker threads (0: all cores).", minimum=0)
@@ -242,16 +243,34 @@ def preset(loss=None):
     return yaml.safe_load((preset_dir() / f"{name}.yaml").read_text(encoding="utf-8")) or {}
 
 
+def preset_names():
+    return sorted(path.stem for path in preset_dir().glob("*.yaml"))
+
+
+def config_path(config_file):
+    """A config file's path: the path given, or the shipped preset of that name (`--config fast`)."""
+    if config_file is None or os.path.exists(config_file):
+        return config_file
+    shipped = preset_dir() / f"{config_file}.yaml"
+    if shipped.is_file():
+        return str(shipped)
+    raise ConfigError(f"{config_file}: no such config file, nor a shipped preset ({', '.join(preset_names())})")
+
+
 def resolve(config_file=None, overrides=None):
-    """The preset of the loss, then the YAML file, then the overrides (None means 'not given'),
-    validated once. The loss is the one given on the command line, else the file's; without either,
-    configs/default.yaml is the base."""
+    """The preset of the loss, then the YAML file (a path or a shipped preset's name), then the overrides
+    (None means 'not given'), validated once. The loss is the one given on the command line, else the
+    file's; without either, configs/default.yaml is the base."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config_file = config_path(config_file)
     from_file = read_yaml(config_file) if config_file is not None else {}
     loss = overrides.get("loss", from_file.get("loss"))
     if loss is not None and _normalize_choice(loss) not in LOSSES:
         where = "--loss" if "loss" in overrides else f"{config_file}: 'loss'"
         raise ConfigError(f"{where} must be one of {', '.join(LOSSES)}, got {short_repr(loss)}")
-    values = {**preset(loss), **from_file, **overrides}
+    explicit = {**from_file, **overrides}
+    values = {**preset(loss), **explicit}
+    if "epochs" in explicit and "small_corpus_tokens" not in explicit:
+        values["small_corpus_tokens"] = 0  # epochs given are epochs meant: the size rule scales presets' epochs
     source = str(config_file) if config_file is not None else "configuration"
     return validate(values, source)
