@@ -7,7 +7,7 @@ For the first --tokens tokens of CORPUS (default ../shared/data/wiki10m.norm.txt
 preset (and neg with shared negatives), times with the real kernels:
   walk      subsampling and windows over the tokens (pairs.collect_pairs, what `w2v-nce pairs` runs)
   draws     the candidates of every centre (draw_unique and log Q for nce / sampled softmax, the
-            alias-table draws for neg), without any step
+            alias-table draws for neg), without any step (timed with a walk, which is subtracted)
   epoch     the whole of train_block over the same tokens
 The step (dot products, softmax or sigmoids, gradients, updates, and the memory traffic of the rows they
 touch) is the epoch less walk and draws. Medians of --repeats; seconds, then shares of the epoch.
@@ -114,6 +114,7 @@ def main():
         for warm in (walk, draws, epoch):  # load the kernels first
             warm()
         seconds = [median_seconds(f, args.repeats) for f in (walk, draws, epoch)]
+        seconds[1] -= seconds[0]
         step = seconds[2] - seconds[0] - seconds[1]
         shares = [seconds[0], seconds[1], step]
         print(f"| {name} | {seconds[0]:.2f} | {seconds[1]:.2f} | {step:.2f} | {seconds[2]:.2f} | "

@@ -83,17 +83,17 @@ def test_every_setting_is_an_option_with_its_bounds(cli):
 def test_small_corpora_train_more_epochs_by_the_documented_rule():
     config = resolve(overrides={"epochs": 5, "small_corpus_tokens": 10_000_000})
     assert config.for_corpus(20_000_000).epochs == 5 and config.for_corpus(10_000_000).epochs == 5
-    assert config.for_corpus(2_500_000).epochs == 10  # 5 * sqrt(4)
-    assert config.for_corpus(1_000_000).epochs == 16  # 5 * sqrt(10), rounded
-    assert config.for_corpus(10_000).epochs == 20  # at most 4x
+    assert config.for_corpus(2_500_000).epochs == 8  # 5 * 4 ** (1/3) = 7.9
+    assert config.for_corpus(1_000_000).epochs == 11  # 5 * 10 ** (1/3) = 10.8
+    assert config.for_corpus(10_000).epochs == 15  # at most 3x
     assert config.for_corpus(2_500_000).small_corpus_tokens == 0  # spent: the result re-runs as it ran
     assert resolve(overrides={"epochs": 5}).for_corpus(1_000).epochs == 5  # explicit epochs are taken as given
-    assert resolve().for_corpus(1_000).epochs == 4 * resolve().epochs  # a preset's epochs are scaled
+    assert resolve().for_corpus(1_000).epochs == 3 * resolve().epochs  # a preset's epochs are scaled
 
 
 def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_path):
     toy_tokens = 440_017
-    result = cli("train", TOY_CORPUS, "--epochs", "1", "--dim", "8", "--small-corpus-tokens", 4 * toy_tokens)
+    result = cli("train", TOY_CORPUS, "--epochs", "1", "--dim", "8", "--small-corpus-tokens", 8 * toy_tokens)
     assert "2 epochs (1 scaled up for a corpus of" in result.stderr
     written = yaml.safe_load((tmp_path / "w2v-out" / "config.yaml").read_text())
     assert written["epochs"] == 2 and written["small_corpus_tokens"] == 0

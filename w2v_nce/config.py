@@ -6,7 +6,6 @@ given with --config, then command-line options; `resolve` validates the merged m
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,7 +18,7 @@ LOSSES = ("sampled_softmax", "nce", "neg")
 SAMPLERS = ("log_uniform", "unigram", "uniform")
 MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_NODES = 10_000  # after alias expansion: a config needs a few dozen
-MAX_EPOCH_SCALE = 4.0
+MAX_EPOCH_SCALE = 3.0
 
 
 def tidy(value):
@@ -61,8 +60,8 @@ class TrainConfig:
                               flags=("--lowercase", "--no-lowercase"))
     epochs: int = setting(5, "Passes over the corpus.", minimum=1)
     small_corpus_tokens: int = setting(
-        0, "A corpus of fewer in-vocabulary tokens than this trains epochs * sqrt(this / tokens) epochs (at most "
-           "4x): a small corpus needs more passes. 0: epochs as given, which an explicit --epochs also means "
+        0, "A corpus of fewer in-vocabulary tokens than this trains epochs * (this / tokens)^(1/3) epochs (at "
+           "most 3x): a small corpus needs more passes. 0: epochs as given, which an explicit --epochs also means "
            "unless this is given too.", minimum=0)
     lr: float = setting(0.025, "Initial learning rate, decayed linearly.", above=0)
     min_lr: float | None = setting(None, "Final learning rate (default: lr * 1e-4).", minimum=0)
@@ -92,7 +91,7 @@ class TrainConfig:
         small_corpus_tokens rule, which is then spent (0), so the result re-runs exactly as it ran."""
         if not self.small_corpus_tokens or n_tokens >= self.small_corpus_tokens:
             return dataclasses.replace(self, small_corpus_tokens=0)
-        factor = min(MAX_EPOCH_SCALE, math.sqrt(self.small_corpus_tokens / max(n_tokens, 1)))
+        factor = min(MAX_EPOCH_SCALE, (self.small_corpus_tokens / max(n_tokens, 1)) ** (1 / 3))
         return dataclasses.replace(self, epochs=max(self.epochs, round(self.epochs * factor)), small_corpus_tokens=0)
 
     def to_dict(self):
