@@ -2,7 +2,7 @@
 """Train w2v-nce and the peers on one corpus, one run after the other, score every vectors file with the
 same evaluator (gensim's, ../shared/bench/evaluate.py via peers.sh), and print one table.
 
-    python scripts/bench_train.py [--corpus FILE] [--threads 2] [--out bench-out/train] RUN...
+    python scripts/bench_train.py [--corpus FILE] [--threads 2] [--repeats 1] [--out bench-out/train] RUN...
 
 A RUN is one of
     peer:IMPL[:EPOCHS]          a peer from ../shared/bench/peers.sh (gensim, w2vc, fasttext, pword2vec),
@@ -10,19 +10,22 @@ A RUN is one of
                                 window 5, min_count 5, sample 1e-4), EPOCHS default 5
     w2v-nce:NAME[:OPTIONS]      `w2v-nce train` with OPTIONS (space-separated, e.g. "--config
                                 configs/fast.yaml" or "--loss neg"), NAME labels the row
-With no RUN: gensim, pWord2Vec at 5, 10 and 15 epochs, and the three loss presets.
+With no RUN: gensim, pWord2Vec at 5, 10 and 15 epochs, and the default, fast, balanced and best presets.
 
 Every run starts from the raw corpus (w2v-nce with --no-cache), as the peers build their vocabulary from
 it, so wall times include preparation. Every w2v-nce run is given --threads, --dim 100, --window 5,
 --min-count 5 and --subsample 1e-4 on the command line. The peers run with OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE removed from their environment: some machines pin OpenBLAS to an older core type there,
 which slowed pWord2Vec's BLAS build 3.9x on the development machine (0.98 M against 3.80 M words/s), and
-the fastest peer is the fair anchor. Results go to OUT/results.jsonl and OUT/table.md.
+the fastest peer is the fair anchor. With --repeats N every run is made N times, round-robin (so the
+machine's drift spreads over all rows alike), and the table shows medians (each column's own median) with
+the number of runs. Results go to OUT/results.jsonl (every run) and OUT/table.md.
 """
 import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -30,9 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared")
 PEERS = os.path.join(SHARED, "bench", "peers.sh")
-DEFAULT_RUNS = ["peer:gensim", "peer:pword2vec:5", "peer:pword2vec:10", "peer:pword2vec:15",
-                "w2v-nce:sampled-softmax preset:--loss sampled-softmax", "w2v-nce:nce preset:--loss nce",
-                "w2v-nce:neg:--loss neg"]
+DEFAULT_RUNS = ["peer:gensim", "peer:pword2vec:5", "peer:pword2vec:10", "peer:pword2vec:15", "w2v-nce:default:",
+                "w2v-nce:fast:--config fast", "w2v-nce:balanced:--config balanced", "w2v-nce:best:--config best"]
 SHARED_SETTINGS = ["--dim", "100", "--window", "5", "--min-count", "5", "--subsample", "1e-4"]
 
 
@@ -70,31 +72,37 @@ def main():
     parser.add_argument("--corpus", default=os.path.join(SHARED, "data", "wiki10m.norm.txt"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=os.path.join("bench-out", "train"))
+    parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    rows = []
+    rows = {run: [] for run in args.runs}
+    labels = {}
     with open(os.path.join(args.out, "results.jsonl"), "w") as results:
-        for run in args.runs:
-            kind, name, *rest = run.split(":", 2)
-            if kind == "peer":
-                label = name if name != "pword2vec" else f"pWord2Vec, {rest[0] if rest else 5} epochs"
-                wall, vectors = run_peer(name, int(rest[0]) if rest else 5, args.corpus, args.out, args.threads)
-            else:
-                label = f"w2v-nce {name}"
-                wall, vectors = run_ours(name, rest[0] if rest else "", args.corpus, args.out, args.threads)
-            row = {"name": label, "run": run, "wall_s": round(wall, 1), **score(vectors)}
-            rows.append(row)
-            results.write(json.dumps(row) + "\n")
-            results.flush()
-            print(f"{label}: {wall:.1f} s, analogy {row['analogy']:.3f}, WordSim-353 {row['wordsim353']:.3f}, "
-                  f"SimLex-999 {row['simlex999']:.3f}", file=sys.stderr, flush=True)
+        for repeat in range(args.repeats):
+            for run in args.runs:
+                kind, name, *rest = run.split(":", 2)
+                if kind == "peer":
+                    labels[run] = name if name != "pword2vec" else f"pWord2Vec, {rest[0] if rest else 5} epochs"
+                    wall, vectors = run_peer(name, int(rest[0]) if rest else 5, args.corpus, args.out, args.threads)
+                else:
+                    labels[run] = f"w2v-nce {name}"
+                    wall, vectors = run_ours(name, rest[0] if rest else "", args.corpus, args.out, args.threads)
+                row = {"name": labels[run], "run": run, "repeat": repeat, "wall_s": round(wall, 1), **score(vectors)}
+                rows[run].append(row)
+                results.write(json.dumps(row) + "\n")
+                results.flush()
+                print(f"{labels[run]}: {wall:.1f} s, analogy {row['analogy']:.3f}, WordSim-353 {row['wordsim353']:.3f}, "
+                      f"SimLex-999 {row['simlex999']:.3f}", file=sys.stderr, flush=True)
+    columns = ("wall_s", "analogy", "semantic", "syntactic", "wordsim353", "simlex999")
     lines = [f"corpus {os.path.basename(args.corpus)}, {args.threads} threads, wall seconds from the raw text, scores "
-             "by gensim's evaluator (analogies over the 30,000 most frequent words)", "",
+             "by gensim's evaluator (analogies over the 30,000 most frequent words)"
+             + (f"; medians of {args.repeats} runs each, made round-robin" if args.repeats > 1 else ""), "",
              "| run | wall s | analogy | semantic | syntactic | WordSim-353 | SimLex-999 |",
              "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | {r['wall_s']:.1f} | {r['analogy']:.3f} | {r['semantic']:.3f} | "
-                     f"{r['syntactic']:.3f} | {r['wordsim353']:.3f} | {r['simlex999']:.3f} |")
+    for run, made in rows.items():
+        median = {c: statistics.median(r[c] for r in made) for c in columns}
+        lines.append(f"| {labels[run]} | {median['wall_s']:.1f} | {median['analogy']:.3f} | {median['semantic']:.3f} | "
+                     f"{median['syntactic']:.3f} | {median['wordsim353']:.3f} | {median['simlex999']:.3f} |")
     with open(os.path.join(args.out, "table.md"), "w") as table:
         table.write("\n".join(lines) + "\n")
     print("\n".join(lines))
