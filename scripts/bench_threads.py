@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
-"""Benchmark Hogwild scaling: words/s of one training epoch with 1 and with 2 (or more) threads,
-side by side with gensim's scaling on the same corpus.
+"""Benchmark words/s of one training epoch with 1 and with 2 (or more) threads, side by side with gensim's
+and pWord2Vec's.
 
-    python scripts/bench_threads.py [CORPUS] [--threads 1 2] [--losses neg sampled_softmax nce]
-                                    [--repeats 3] [--no-gensim]
+    python scripts/bench_threads.py [CORPUS] [--threads 1 2] [--runs neg sampled_softmax nce ...]
+                                    [--repeats 3] [--no-peers]
 
-CORPUS defaults to ../shared/data/wiki10m.norm.txt; it is prepared once (cached), then each loss trains
-one epoch per thread count, --repeats times, alternating the thread counts; prints median words/s and
-the speed-up over the first thread count. gensim (from the peers' venv, ../shared/bench/peers.sh setup,
-or $PEERS_VENV) trains one skip-gram negative-sampling epoch from corpus_file the same way; only its
-training call is timed, as only our training epoch is. gensim's words/s counts every corpus word, ours
-the in-vocabulary tokens (10.5 M and 10.3 M on wiki10m), so gensim's figure reads about 2% high there;
-the speed-ups are unaffected.
+CORPUS defaults to ../shared/data/wiki10m.norm.txt; it is prepared once (cached), then each run trains
+one epoch per thread count, --repeats times, round-robin over all runs; prints median words/s and
+the speed-up over the first thread count. A run is a loss name (its preset), or LABEL:KEY=VALUE,... with
+settings over the preset (e.g. "nce-8:loss=nce,num_sampled=8" or "shared:loss=neg,share_negatives=true").
+The peers run from ../shared/bench/peers.sh's venv: gensim trains one skip-gram negative-sampling epoch
+from corpus_file (only its training call is timed, as only our epoch is), pWord2Vec one epoch (its own
+words/s report), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (see bench_train.py). gensim's
+words/s count every corpus word, ours and pWord2Vec's the in-vocabulary tokens (10.5 M and 10.3 M on
+wiki10m), so gensim's figure reads about 2% high there; the speed-ups are unaffected.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
+import tempfile
+
+import yaml
 
 from w2v_nce import api
 from w2v_nce.config import resolve
@@ -42,6 +48,26 @@ def gensim_words_per_s(corpus, threads):
     return float(out.stdout.split()[-1])
 
 
+PEERS = os.path.join(HERE, "..", "..", "shared", "bench", "peers.sh")
+
+
+def pword2vec_words_per_s(corpus, threads):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(["bash", PEERS, "run", "pword2vec", corpus, out, "1", str(threads)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        log = open(os.path.join(out, "log.txt"), errors="replace").read()
+    return float(re.findall(r"Words/sec: ([0-9.]+)k", log)[-1]) * 1000
+
+
+def parse_run(run):
+    """'nce' or 'LABEL:key=value,key=value' -> (label, overrides)."""
+    if ":" not in run:
+        return run, {"loss": run}
+    label, _, settings = run.partition(":")
+    return label, {k.strip(): yaml.safe_load(v) for k, _, v in (item.partition("=") for item in settings.split(","))}
+
+
 def report(name, speeds, thread_counts):
     base = statistics.median(speeds[thread_counts[0]])
     for threads in thread_counts:
@@ -55,30 +81,36 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", default=DEFAULT_CORPUS)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--losses", nargs="+", default=["neg", "sampled_softmax", "nce"])
+    parser.add_argument("--runs", nargs="+", default=["neg", "sampled_softmax", "nce"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-gensim", action="store_true", help="skip gensim's scaling")
+    parser.add_argument("--no-peers", action="store_true", help="skip gensim and pWord2Vec")
     args = parser.parse_args()
     corpus = api.prepare(args.corpus)
     print(f"{os.path.basename(args.corpus)}: {corpus.n_tokens} tokens, {len(corpus.vocab)} words")
-    for loss in args.losses:
-        speeds = {t: [] for t in args.threads}
-        for _ in range(args.repeats):
-            for threads in args.threads:
-                config = resolve(overrides={"loss": loss, "epochs": 1, "threads": threads})
-                speeds[threads].append(api.train(corpus, config).epochs[0]["words_per_s"])
-        report(loss, speeds, args.threads)
-    if args.no_gensim:
-        return
-    if not os.path.exists(PEERS_PYTHON):
-        print(f"gensim: skipped ({PEERS_PYTHON} not found; run ../shared/bench/peers.sh setup)")
-        return
-    speeds = {t: [] for t in args.threads}
-    for _ in range(args.repeats):
-        for threads in args.threads:
-            speeds[threads].append(gensim_words_per_s(args.corpus, threads))
-    report("gensim (neg)", speeds, args.threads)
 
+    def ours(overrides):
+        def measure(threads):
+            config = resolve(overrides={**overrides, "epochs": 1, "threads": threads})
+            return api.train(corpus, config).epochs[0]["words_per_s"]
+        return measure
+
+    runs = [(label, ours(overrides)) for label, overrides in map(parse_run, args.runs)]
+    if args.no_peers:
+        pass
+    elif not os.path.exists(PEERS_PYTHON):
+        print(f"peers: skipped ({PEERS_PYTHON} not found; run ../shared/bench/peers.sh setup)")
+    else:
+        runs += [("gensim (neg)", lambda threads: gensim_words_per_s(args.corpus, threads)),
+                 ("pWord2Vec", lambda threads: pword2vec_words_per_s(args.corpus, threads))]
+    # Round-robin: every repeat measures every run at every thread count, so a slow minute on a shared
+    # machine lands on all of them alike.
+    speeds = {label: {t: [] for t in args.threads} for label, _ in runs}
+    for _ in range(args.repeats):
+        for label, measure in runs:
+            for threads in args.threads:
+                speeds[label][threads].append(measure(threads))
+    for label, _ in runs:
+        report(label, speeds[label], args.threads)
 
 if __name__ == "__main__":
     main()
