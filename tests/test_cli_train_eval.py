@@ -13,7 +13,7 @@ def test_train_then_eval_as_the_readme_shows(cli, tmp_path):
     result = cli("train", TOY_CORPUS, *FAST, "--quiet")
     assert result.output == ""
     assert sorted(os.listdir(tmp_path / "w2v-out")) == sorted(
-        ["vectors.bin", "vectors.txt", "vocab.txt", "config.yaml", "metrics.json", "model.npz"])
+        ["vectors.bin", "vectors.txt", "vocab.txt", "config.yaml", "metrics.json", "model.npz", "checkpoint"])
     table = cli("eval", TOY_ANALOGIES).stdout
     assert "capital-common-countries" in table and "coverage" in table
     line = json.loads(cli("eval", TOY_ANALOGIES, "--json").stdout)

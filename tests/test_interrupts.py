@@ -63,7 +63,8 @@ def test_a_signal_ends_a_run_within_seconds_even_inside_a_long_block(tmp_path, s
     assert time.monotonic() - sent < 12  # a block takes about 40 s; the stop waits 5 s at most
     assert code == expected
     name = "SIGINT" if signal_number == signal.SIGINT else "SIGTERM"
-    assert err.strip().splitlines()[-1] == f"interrupted ({name}); files already written are intact"
+    assert err.strip().splitlines()[-1] == (f"interrupted ({name}); no epoch was complete, so there is nothing "
+                                            f"to resume; files already written are intact")
     assert "Traceback" not in err
     assert leftovers(tmp_path) == []
     assert not os.path.exists(tmp_path / "out" / "vectors.bin")

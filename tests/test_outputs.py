@@ -82,7 +82,7 @@ def no_space(*args, **kwargs):
 
 def test_a_save_that_fails_keeps_the_model_and_says_how_to_write_it(cli, tmp_path, monkeypatch):
     cli("train", TOY_CORPUS, *FAST, "--out", "out")
-    before = {n: (tmp_path / "out" / n).read_bytes() for n in os.listdir(tmp_path / "out")}
+    before = {n: (tmp_path / "out" / n).read_bytes() for n in os.listdir(tmp_path / "out") if n != "checkpoint"}
     with monkeypatch.context() as patch:
         patch.setattr("w2v_nce.embeddings.Embeddings.save", no_space)
         result = cli("train", TOY_CORPUS, *FAST, "--seed", "2", "--out", "out", exit_code=1)
@@ -90,8 +90,9 @@ def test_a_save_that_fails_keeps_the_model_and_says_how_to_write_it(cli, tmp_pat
     assert message.count("\n") == 0 and "No space left on device" in message
     kept = message.split("the trained model was kept in ")[1].split(";")[0]
     assert os.path.isfile(kept)
-    after = {n: (tmp_path / "out" / n).read_bytes() for n in os.listdir(tmp_path / "out") if "unsaved" not in n}
-    assert after == before  # the previous run's files are untouched
+    after = {n: (tmp_path / "out" / n).read_bytes() for n in os.listdir(tmp_path / "out")
+             if "unsaved" not in n and n != "checkpoint"}
+    assert after == before  # the previous run's files are untouched (the checkpoint is the new run's)
     cli("export", kept, "--out", "recovered")
     model, _, config, _ = load_model(kept)
     assert config.seed == 2
@@ -118,7 +119,8 @@ def test_a_disk_that_fills_up_during_the_save(cli, small_filesystem, monkeypatch
     result = cli("train", TOY_CORPUS, "--epochs", "1", "--quiet", "--out", small_filesystem / "out", exit_code=1)
     assert "No space left on device" in result.output and result.output.count("\n") == 1
     assert "the trained model was kept in" in result.output
-    assert [n for n in os.listdir(small_filesystem / "out") if not n.startswith("w2v-nce-unsaved")] == []
+    assert [n for n in os.listdir(small_filesystem / "out") if not n.startswith("w2v-nce-unsaved")] == ["checkpoint"]
+    assert os.listdir(small_filesystem / "out" / "checkpoint") == ["state.npz"]  # complete: written before the save
 
 
 def test_a_second_run_into_a_busy_output_directory_is_refused(cli, tmp_path):

@@ -1,17 +1,21 @@
-"""The Python API that the command line wraps: prepare a corpus, list its pairs, train, save, evaluate."""
+"""The Python API that the command line wraps: prepare a corpus, list its pairs, train, resume, save, evaluate."""
 import contextlib
 import json
 import os
 import tempfile
 import time
 
+import numpy as np
+
 from .cache import default_cache_dir
+from .checkpoint import CheckpointWriter, corpus_record, load_checkpoint, load_weights
 from .config import resolve
 from .corpus import CorpusSettings, prepare_corpus
 from .embeddings import Embeddings
-from .errors import OutputError
+from .errors import ConfigError, CorpusError, OutputError
 from .evaluate import evaluate_file
 from .io_utils import atomic_open, output_directory_lock, replace_files
+from .kernels import Model
 from .modelfile import load_model, save_model
 from .pairs import iter_pairs
 from .preflight import check_output, check_run
@@ -39,28 +43,98 @@ def pairs(encoded, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0):
     return iter_pairs(encoded, window, dynamic_window=dynamic_window, subsample=subsample, seed=seed, epoch=epoch)
 
 
-def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, memory_budget=None, out=None):
+def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, memory_budget=None, out=None,
+          init=None):
     """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
     command line); returns a TrainResult whose `embeddings()` are the input vectors.
 
     The config's small_corpus_tokens rule sets the epochs for this corpus (result.config says what ran).
     Nothing is trained unless the settings suit the vocabulary and fit in memory and, with `out`, the
     output directory can take the outputs (writable, room for their sizes, no other run writing there,
-    every word writable); the result is then saved there."""
+    every word writable); then a checkpoint is written there after every epoch (`resume` continues from
+    it) and the result is saved there. init: a model.npz, a checkpoint or an output directory whose weights
+    the run starts from (same vocabulary and dim)."""
     config = config or resolve()
     with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext():
-        started = time.perf_counter()
-        if not hasattr(corpus, "vocab"):
-            corpus = prepare(corpus, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
-                             memory_budget=memory_budget)
-        prepared = time.perf_counter() - started
+        paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
         config = config.for_corpus(corpus.n_tokens)
         check_run(corpus, config, out)
-        result = train_model(corpus, config, progress=progress)
-        result.prepare_seconds = prepared
-        if out is not None:
-            save(result, out)
+        model = initial_model(init, corpus.vocab, config.dim) if init is not None else None
+        return _run(corpus, paths, config, out, prepared, progress, init=model)
+
+
+def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_dir=None, use_cache=True,
+           memory_budget=None, out=None):
+    """Continue the run whose output directory is checkpoint_dir from its last complete epoch, writing into
+    `out` (default: the same directory). corpus: the corpus files (default: those the run recorded).
+    settings: explicitly given settings; only epochs (to train longer) and threads may differ from the
+    run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run."""
+    out = checkpoint_dir if out is None else out
+    with output_directory_lock(out, wait=False):
+        checkpoint = load_checkpoint(checkpoint_dir)
+        config = checkpoint.continued_config(settings or {})
+        if corpus is None:
+            if checkpoint.corpus["files"] is None:
+                raise CorpusError(f"{checkpoint.path}: the run read standard input or an encoded corpus; give "
+                                  f"the corpus again")
+            corpus = [entry["path"] for entry in checkpoint.corpus["files"]]
+        if not hasattr(corpus, "vocab"):
+            checkpoint.check_files(_paths(corpus))
+        paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
+        checkpoint.check_corpus(corpus)
+        check_run(corpus, config, out)
+        return _run(corpus, paths, config, out, prepared, progress, state=checkpoint.state)
+
+
+def _paths(corpus):
+    return [corpus] if isinstance(corpus, (str, bytes)) or hasattr(corpus, "__fspath__") else list(corpus)
+
+
+def _prepared(corpus, config, cache_dir, use_cache, memory_budget):
+    """(the corpus paths or None, the EncodedCorpus, seconds spent preparing it)."""
+    if hasattr(corpus, "vocab"):
+        return None, corpus, 0.0
+    started = time.perf_counter()
+    paths = _paths(corpus)
+    encoded = prepare(paths, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
+                      memory_budget=memory_budget)
+    return paths, encoded, time.perf_counter() - started
+
+
+def _run(corpus, paths, config, out, prepared, progress, init=None, state=None):
+    """Train (from `init` or continuing `state`), writing a checkpoint into `out` after every epoch, then
+    save. An interrupt carries a `hint` saying what is saved and how to continue."""
+    writer = (CheckpointWriter(out, config, corpus.vocab.words, corpus_record(paths, corpus), state)
+              if out is not None else None)
+    try:
+        result = train_model(corpus, config, progress=progress, init=init, state=state, on_epoch_end=writer)
+    except KeyboardInterrupt as exc:
+        if writer is not None:
+            exc.hint = writer.resume_hint(config.epochs)
+        raise
+    result.prepare_seconds = prepared
+    if out is not None:
+        save(result, out)
     return result
+
+
+def initial_model(path, vocab, dim):
+    """The weights of a model.npz, checkpoint or output directory, rows ordered as `vocab`: the same words
+    (in any order) and dim are required."""
+    model, words = load_weights(path)
+    if model.w_in.shape[1] != dim:
+        raise ConfigError(f"--init {path}: its vectors have dim {model.w_in.shape[1]}, the run's --dim is {dim}")
+    if words != vocab.words:
+        row_of = {word: row for row, word in enumerate(words)}
+        missing = sum(word not in row_of for word in vocab.words)
+        if missing or len(words) != len(vocab):
+            extra = len(set(words) - set(vocab.words))
+            raise ConfigError(f"--init {path}: {missing} of the corpus's {len(vocab)} words are not in its "
+                              f"vocabulary and {extra} of its {len(words)} words are not in the corpus's; "
+                              f"--init needs the same vocabulary (same corpus, --min-count, --max-vocab)")
+        rows = np.array([row_of[word] for word in vocab.words], dtype=np.int64)
+        model = Model(*(np.ascontiguousarray(array[rows]) for array in model))
+    return model
 
 
 def save(result, out_dir):

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import api, datasets
 from .cache import CorpusCache, default_cache_dir, describe_entry
-from .config import FIELDS, LOSSES, resolve
+from .config import FIELDS, LOSSES, given_settings, resolve
 from .errors import Interrupted, W2VError, W2VWarning
 from .io_utils import atomic_open, format_bytes
 from .memory import parse_size
@@ -62,8 +62,8 @@ def reports_errors(command):
             raise click.ClickException(" ".join(str(exc).splitlines())) from None
         except KeyboardInterrupt as exc:
             number = getattr(exc, "signal_number", signal.SIGINT)
-            click.echo(f"interrupted ({SIGNAL_NAMES.get(number, number)}); files already written are intact",
-                       err=True)
+            hint = getattr(exc, "hint", "files already written are intact")
+            click.echo(f"interrupted ({SIGNAL_NAMES.get(number, number)}); {hint}", err=True)
             sys.exit(128 + number)
         except BrokenPipeError:
             with contextlib.suppress(OSError):
@@ -107,21 +107,32 @@ def _preset_config(loss=None):
     return resolve(overrides={"loss": loss})
 
 
+# Settings whose None means "the loss decides": --help shows what they resolve to.
+RESOLVED_IN_HELP = ("sampler", "remove_accidental_hits")
+
+
 def _default_text(name):
-    """The default of a setting as --help shows it: the default preset's value, or each loss's."""
-    default_loss = _preset_config().loss
+    """The default of a setting as --help shows it: the default preset's value, or each preset's where
+    they differ (the default preset is the one used when no --loss is given)."""
+    def shown(config):
+        value = getattr(config, "resolved_" + name) if name in RESOLVED_IN_HELP else getattr(config, name)
+        if value is None:
+            return None
+        flags = FIELDS[name].metadata["flags"]
+        if flags:
+            return flags[0] if value else flags[1]
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value).replace("_", "-")
+
+    default = shown(_preset_config())
     if name == "loss":
-        return default_loss.replace("_", "-")
-    values = {loss: getattr(_preset_config(loss), name) for loss in LOSSES}
-    if len(set(values.values())) > 1:
-        return "the loss's preset: " + ", ".join(f"{loss.replace('_', '-')} {value}" for loss, value in values.items())
-    value = values[default_loss]
-    if value is None:
-        return None
-    flags = FIELDS[name].metadata["flags"]
-    if flags:
-        return flags[0] if value else flags[1]
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        return default
+    per_loss = {loss.replace("_", "-"): shown(_preset_config(loss)) for loss in LOSSES}
+    if set(per_loss.values()) == {default}:
+        return default
+    return "by preset: no --loss " + str(default) + ", " + ", ".join(
+        f"--loss {loss} {value}" for loss, value in per_loss.items())
 
 
 def config_option(name):
@@ -238,23 +249,42 @@ def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output
 
 
 @main.command()
-@corpus_argument
+@click.argument("corpus", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))
 @config_file_option
-@click.option("--out", default="w2v-out", show_default=True, type=click.Path(file_okay=False),
-              help="Output directory.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Output directory. [default: the --resume directory, else w2v-out]")
+@click.option("--resume", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Continue the run whose output directory is DIR from its last complete epoch, with its "
+                   "settings (only --epochs, to train longer, and --threads may change) and its corpus files "
+                   "unless CORPUS is given.")
+@click.option("--init", type=click.Path(exists=True), default=None, metavar="PATH",
+              help="Start from the weights of a model.npz, a checkpoint or an output directory (the same "
+                   "vocabulary and --dim).")
 @config_options(list(FIELDS))
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @preparation_options
 @reports_errors
-def train(corpus, config_file, out, quiet, cache_dir, no_cache, memory_budget, **options):
-    """Train skip-gram embeddings on CORPUS files and write them into --out.
+def train(corpus, config_file, out, resume, init, quiet, cache_dir, no_cache, memory_budget, **options):
+    """Train skip-gram embeddings on CORPUS files and write them into --out; a checkpoint is written there
+    after every epoch (--resume continues from it).
 
     Settings come from the loss's preset, then --config, then the options given here. Everything that can
     be checked before training (settings against the vocabulary, memory, the output directory) is."""
-    config = resolve(config_file, options)
     progress = "none" if quiet else ("bar" if sys.stderr.isatty() else "lines")
-    result = api.train(corpus, config, progress=progress, cache_dir=cache_dir, use_cache=not no_cache,
-                       memory_budget=_budget(memory_budget), out=out)
+    preparation = {"cache_dir": cache_dir, "use_cache": not no_cache, "memory_budget": _budget(memory_budget)}
+    if resume is not None:
+        if init is not None:
+            raise click.UsageError("--init starts a new run; --resume continues one: give only one of them")
+        out = out or resume
+        result = api.resume(resume, corpus or None, given_settings(config_file, options), progress=progress,
+                            out=out, **preparation)
+        config = result.config
+    else:
+        if not corpus:
+            raise click.UsageError("Missing argument 'CORPUS...' (or --resume DIR).")
+        out = out or "w2v-out"
+        config = resolve(config_file, options)
+        result = api.train(corpus, config, progress=progress, out=out, init=init, **preparation)
     if not quiet:
         ran, last = result.config, result.epochs[-1]
         scaled = f" ({config.epochs} scaled up for a corpus of {result.vocab.total} tokens)" \

@@ -35,15 +35,16 @@ def setting(default, help, minimum=None, above=None, choices=None, flags=None):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = setting("sampled_softmax", "Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults.",
+    loss: str = setting("sampled_softmax", "Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults, as configs/default.yaml does "
+        "when no loss is named.",
                         choices=LOSSES)
-    sampler: str | None = setting(None, "Candidate sampler (default: log-uniform; unigram for neg).",
+    sampler: str | None = setting(None, "Candidate sampler.",
                                   choices=SAMPLERS)
     distortion: float = setting(0.75, "Unigram sampler exponent: P(k) ~ count^distortion.", minimum=0)
     num_sampled: int = setting(5, "Candidates per batch (nce, sampled-softmax) or negatives per pair (neg).",
                                minimum=1)
     remove_accidental_hits: bool | None = setting(
-        None, "Mask sampled candidates equal to the label (default: TF's: keep for nce, remove for "
+        None, "Mask sampled candidates equal to the label (TF's defaults: keep for nce, remove for "
               "sampled-softmax).", flags=("--remove-accidental-hits", "--keep-accidental-hits"))
     share_negatives: bool = setting(
         False, "neg: draw each centre word's negatives once and share them among its contexts, one batched step "
@@ -260,16 +261,21 @@ def resolve(config_file=None, overrides=None):
     """The preset of the loss, then the YAML file (a path or a shipped preset's name), then the overrides
     (None means 'not given'), validated once. The loss is the one given on the command line, else the
     file's; without either, configs/default.yaml is the base."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    config_file = config_path(config_file)
-    from_file = read_yaml(config_file) if config_file is not None else {}
-    loss = overrides.get("loss", from_file.get("loss"))
+    explicit = given_settings(config_file, overrides)
+    loss = explicit.get("loss")
     if loss is not None and _normalize_choice(loss) not in LOSSES:
-        where = "--loss" if "loss" in overrides else f"{config_file}: 'loss'"
+        where = "--loss" if "loss" in (overrides or {}) else f"{config_path(config_file)}: 'loss'"
         raise ConfigError(f"{where} must be one of {', '.join(LOSSES)}, got {short_repr(loss)}")
-    explicit = {**from_file, **overrides}
     values = {**preset(loss), **explicit}
     if "epochs" in explicit and "small_corpus_tokens" not in explicit:
         values["small_corpus_tokens"] = 0  # epochs given are epochs meant: the size rule scales presets' epochs
-    source = str(config_file) if config_file is not None else "configuration"
+    source = str(config_path(config_file)) if config_file is not None else "configuration"
     return validate(values, source)
+
+
+def given_settings(config_file=None, overrides=None):
+    """The settings given explicitly: the YAML file's (a path or a shipped preset's name), then the
+    overrides that are not None."""
+    config_file = config_path(config_file)
+    from_file = read_yaml(config_file) if config_file is not None else {}
+    return {**from_file, **{k: v for k, v in (overrides or {}).items() if v is not None}}

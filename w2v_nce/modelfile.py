@@ -38,12 +38,15 @@ def save_model(path, model, vocab, config, metrics=None):
         np.savez(out, **{name: np.asarray(array, dtype=kinds[name][0]) for name, array in arrays.items()})
 
 
-def _headers(path, archive):
-    """{member: (shape, stored bytes)} for the members present, each header checked for its dtype."""
+def npz_headers(path, archive, required, optional=None, what="a w2v-nce model"):
+    """{member: (shape, stored bytes)} for the members of an .npz present in `required` or `optional`
+    ({name: (dtype, ndim)}), each header checked for its dtype, rank and the size the zip directory
+    records, before any array is read; ModelFormatError otherwise or when a required member is missing."""
+    kinds = {**required, **(optional or {})}
     found = {}
     for info in archive.infolist():
         name = info.filename[:-4] if info.filename.endswith(".npy") else None
-        expected = MEMBERS.get(name) or OPTIONAL.get(name)
+        expected = kinds.get(name)
         if expected is None:
             continue
         with archive.open(info) as member:
@@ -64,10 +67,17 @@ def _headers(path, archive):
         if int(np.prod(shape, dtype=object)) * dtype.itemsize != stored:
             raise ModelFormatError(f"{path}: member {name} declares shape {shape} but holds {stored} bytes")
         found[name] = (shape, stored)
-    missing = sorted(set(MEMBERS) - set(found))
+    missing = sorted(set(required) - set(found))
     if missing:
-        raise ModelFormatError(f"{path}: not a w2v-nce model (no member {missing[0]})")
+        raise ModelFormatError(f"{path}: not {what} (no member {missing[0]})")
     return found
+
+
+def check_loadable(path, headers):
+    """ModelFormatError when the members' total is more than the memory available."""
+    total = sum(stored for _, stored in headers.values())
+    if total > 0.9 * available_memory():
+        raise ModelFormatError(f"{path}: loading it needs {format_bytes(total)} of memory, more than is available")
 
 
 def _check_shapes(path, headers):
@@ -82,9 +92,7 @@ def _check_shapes(path, headers):
     for name, limit in limits.items():
         if name in headers and headers[name][1] > limit:
             raise ModelFormatError(f"{path}: member {name} is larger than {vocab_size} words can need")
-    total = sum(stored for _, stored in headers.values())
-    if total > 0.9 * available_memory():
-        raise ModelFormatError(f"{path}: loading it needs {format_bytes(total)} of memory, more than is available")
+    check_loadable(path, headers)
 
 
 def load_model(path):
@@ -92,7 +100,7 @@ def load_model(path):
     that does not hold together. Never unpickles anything."""
     try:
         with zipfile.ZipFile(path) as archive:
-            headers = _headers(path, archive)
+            headers = npz_headers(path, archive, MEMBERS, OPTIONAL)
             _check_shapes(path, headers)
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in headers}

@@ -70,14 +70,15 @@ def warn_if_subsampling_keeps_little(config, vocab):
 
 
 def output_bytes(vocab, dim):
-    """About how many bytes the output files of a model take (vectors.bin, .txt, vocab, model.npz)."""
+    """About how many bytes the output files of a model take (vectors.bin, .txt, vocab, model.npz, checkpoint)."""
     word_bytes = sum(len(w.encode("utf-8")) for w in vocab.words)
     n = len(vocab)
     binary = word_bytes + n * (4 * dim + 2)
     text = word_bytes + n * (11 * dim + 1)
     vocab_file = word_bytes + n * 12
     model = 2 * 4 * n * dim + 12 * n + word_bytes + 4096
-    return binary + text + vocab_file + model + (1 << 20)
+    checkpoint = model  # the same arrays and words, less the counts, plus a small record
+    return binary + text + vocab_file + model + checkpoint + (1 << 20)
 
 
 def check_output(out_dir, vocab, dim):

@@ -1,5 +1,5 @@
 """The training loop: weight init, worker threads over the Numba kernels, learning-rate schedule,
-progress and per-epoch metrics, divergence checks.
+progress and per-epoch metrics, divergence checks, and the run state a checkpoint saves.
 
 Each epoch the corpus's token range is cut into blocks of BLOCK_TOKENS, handed out in order to whichever
 worker is free, so no thread idles at the end of an epoch while another finishes a bigger share. Before
@@ -28,12 +28,39 @@ LOSS_CODES = {"nce": LOSS_NCE, "sampled_softmax": LOSS_SAMPLED_SOFTMAX, "neg": L
 
 
 @dataclass
+class RunState:
+    """Everything a run needs to continue after a complete epoch: the model, each worker's RNG state and
+    the metrics of the epochs done. The pairs of an epoch are a hash of (seed, epoch, position) and the
+    learning rate follows from the tokens done, so nothing else is needed for an exact continuation."""
+    model: Model
+    rng_states: np.ndarray                       # uint64 [workers], each worker's xorshift state
+    epochs: list = field(default_factory=list)   # one metrics dict per epoch done
+
+    @property
+    def epochs_done(self):
+        return len(self.epochs)
+
+    @classmethod
+    def start(cls, model, seed, workers):
+        return cls(model, np.concatenate(seed_states(seed, workers)))
+
+    def with_workers(self, seed, workers):
+        """The state for `workers` threads: the saved RNG states, and fresh ones (derived from the seed and
+        the epochs done) for threads the saved run did not have."""
+        extra = workers - len(self.rng_states)
+        if extra <= 0:
+            return RunState(self.model, self.rng_states[:workers].copy(), list(self.epochs))
+        fresh = np.concatenate(seed_states([seed, self.epochs_done], extra))
+        return RunState(self.model, np.concatenate([self.rng_states, fresh]), list(self.epochs))
+
+
+@dataclass
 class TrainResult:
     vocab: object
     model: Model
     config: object
     epochs: list = field(default_factory=list)  # one metrics dict per epoch
-    seconds: float = 0.0
+    seconds: float = 0.0          # this call's training time
     prepare_seconds: float = 0.0
 
     def embeddings(self):
@@ -43,9 +70,10 @@ class TrainResult:
     def metrics(self):
         pairs = sum(e["pairs"] for e in self.epochs)
         tokens = sum(e["tokens"] for e in self.epochs)
+        seconds = sum(e["seconds"] for e in self.epochs)  # every epoch's, a resumed run's earlier ones too
         return {"vocab_size": len(self.vocab), "corpus_tokens": int(self.vocab.total), "epochs": self.epochs,
-                "total": {"pairs": pairs, "tokens": tokens, "seconds": round(self.seconds, 3),
-                          "words_per_s": round(tokens / self.seconds) if self.seconds > 0 else None,
+                "total": {"pairs": pairs, "tokens": tokens, "seconds": round(seconds, 3),
+                          "words_per_s": round(tokens / seconds) if seconds > 0 else None,
                           "loss": self.epochs[-1]["loss"] if self.epochs else None}}
 
 
@@ -128,29 +156,35 @@ def _stop_workers(stop, workers):
         worker.join(max(0.0, deadline - time.monotonic()))
 
 
-def train(corpus, config, progress="none", init=None):
+def train(corpus, config, progress="none", init=None, state=None, on_epoch_end=None):
     """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
 
-    progress: 'bar', 'lines' or 'none'. init: a Model to continue from (else a fresh one). The corpus
-    and settings must have passed preflight.check_run. Raises TrainingDiverged when the loss becomes
-    non-finite.
+    progress: 'bar', 'lines' or 'none'. init: a Model to start from (else a fresh one). state: a RunState
+    to continue (its model, RNG states and epochs done; it is updated in place). on_epoch_end(state) is
+    called after every epoch. The corpus and settings must have passed preflight.check_run. Raises
+    TrainingDiverged when the loss becomes non-finite.
     """
     vocab = corpus.vocab
     longest_sentence = corpus.longest_sentence
-    model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
     text, noise = kernel_inputs(corpus, config)
     threads = worker_count(config, corpus.n_tokens)
+    if state is None:
+        model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
+        state = RunState.start(model, config.seed, threads)
+    elif len(state.rng_states) != threads:
+        state = state.with_workers(config.seed, threads)
+    model = state.model
     n_tokens = corpus.n_tokens
-    rngs = seed_states(config.seed, threads)
+    rngs = [state.rng_states[t:t + 1] for t in range(threads)]  # views: the kernels advance the state
     stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
     stamp_bases = [0] * threads
     lr0, min_lr = config.lr, config.resolved_min_lr
     total_work = config.epochs * n_tokens
-    result = TrainResult(vocab, model, config)
+    result = TrainResult(vocab, model, config, epochs=state.epochs)
     reporter = Progress(progress, n_tokens, config.epochs)
     started = time.perf_counter()
     try:
-        for epoch in range(config.epochs):
+        for epoch in range(state.epochs_done, config.epochs):
             settings = epoch_settings(config, epoch, longest_sentence)
             done = np.zeros(threads, dtype=np.int64)      # tokens done this epoch, per thread
             loss = np.zeros(threads, dtype=np.float64)    # per-thread float64 tallies
@@ -210,8 +244,10 @@ def train(corpus, config, progress="none", init=None):
                        "pairs": int(pairs.sum()), "tokens": int(done.sum()), "seconds": round(seconds, 3),
                        "words_per_s": round(done.sum() / seconds, 1), "lr_start": tidy(lr_start),
                        "lr_end": tidy(current_lr())}
-            result.epochs.append(metrics)
+            state.epochs.append(metrics)
             reporter.epoch_done(metrics)
+            if on_epoch_end is not None:
+                on_epoch_end(state)
     finally:
         reporter.close()
     result.seconds = time.perf_counter() - started
