@@ -95,7 +95,7 @@ def main():
 
         def walk():
             for lo in blocks:
-                collect_pairs(text.ids, text.offsets, text.keep_prob, config.seed, 0, config.window,
+                collect_pairs(text.ids, text.offsets, text.keep_prob, text.held_out, config.seed, 0, config.window,
                               config.dynamic_window, room, lo, min(lo + 10_000, hi), out, out)
 
         def draws():

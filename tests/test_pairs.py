@@ -87,6 +87,9 @@ def test_subsampling_keeps_each_word_at_its_rate(tmp_path):
         assert abs(rate - p) <= 5 * np.sqrt(p * (1 - p) / count) + 1e-12
 
 
+NONE_HELD = np.zeros(0, dtype=np.uint8)
+
+
 def test_any_split_of_the_token_range_gives_the_same_pairs(tmp_path):
     corpus = corpus_from(tmp_path, random_sentences(9, n=200))
     ids, offsets = np.asarray(corpus.ids), corpus.offsets
@@ -94,11 +97,11 @@ def test_any_split_of_the_token_range_gives_the_same_pairs(tmp_path):
     out_c = np.empty(10 * corpus.n_tokens, np.int32)
     out_x = np.empty_like(out_c)
     room = max_contexts(5, corpus.longest_sentence)
-    n = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, room, 0, corpus.n_tokens, out_c, out_x)
+    n = collect_pairs(ids, offsets, keep_prob, NONE_HELD, 3, 0, 5, True, room, 0, corpus.n_tokens, out_c, out_x)
     whole = list(zip(out_c[:n], out_x[:n]))
     pieces = []
     for lo in range(0, corpus.n_tokens, 37):
-        m = collect_pairs(ids, offsets, keep_prob, 3, 0, 5, True, room, lo, min(lo + 37, corpus.n_tokens), out_c,
+        m = collect_pairs(ids, offsets, keep_prob, NONE_HELD, 3, 0, 5, True, room, lo, min(lo + 37, corpus.n_tokens), out_c,
                           out_x)
         pieces.extend(zip(out_c[:m], out_x[:m]))
     assert pieces == whole

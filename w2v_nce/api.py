@@ -17,8 +17,11 @@ from .evaluate import evaluate_file
 from .io_utils import atomic_open, output_directory_lock, replace_files
 from .kernels import Model
 from .modelfile import load_model, save_model
+from .heldout import HeldOutLoss, corpus_pairs, file_pairs
+from .monitor import EpochEvaluation
 from .pairs import iter_pairs
 from .preflight import check_output, check_run
+from .projector import write_projector
 from .train import TrainResult
 from .train import train as train_model
 
@@ -38,13 +41,15 @@ def prepare(corpus, settings=CorpusSettings(), cache_dir=None, use_cache=True, m
                           memory_budget=memory_budget)
 
 
-def pairs(encoded, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0):
-    """Yield blocks of (centre ids, context ids): the skip-gram pairs of training epoch `epoch` (from 0)."""
-    return iter_pairs(encoded, window, dynamic_window=dynamic_window, subsample=subsample, seed=seed, epoch=epoch)
+def pairs(encoded, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0, holdout=0.0):
+    """Yield blocks of (centre ids, context ids): the skip-gram pairs of training epoch `epoch` (from 0),
+    less those of the sentences `holdout` holds out."""
+    return iter_pairs(encoded, window, dynamic_window=dynamic_window, subsample=subsample, seed=seed, epoch=epoch,
+                      holdout=holdout)
 
 
 def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, memory_budget=None, out=None,
-          init=None):
+          init=None, evaluations=(), holdout_file=None):
     """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
     command line); returns a TrainResult whose `embeddings()` are the input vectors.
 
@@ -53,22 +58,26 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     output directory can take the outputs (writable, room for their sizes, no other run writing there,
     every word writable); then a checkpoint is written there after every epoch (`resume` continues from
     it) and the result is saved there. init: a model.npz, a checkpoint or an output directory whose weights
-    the run starts from (same vocabulary and dim)."""
+    the run starts from (same vocabulary and dim). evaluations: analogy or word-pair files scored after every
+    epoch (the reports go into each epoch's metrics as "eval"). holdout_file: a text file whose pairs give
+    the held-out loss after every epoch (as config.holdout does with sentences of the corpus)."""
     config = config or resolve()
     with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext():
         paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
         config = config.for_corpus(corpus.n_tokens)
         check_run(corpus, config, out)
         model = initial_model(init, corpus.vocab, config.dim) if init is not None else None
-        return _run(corpus, paths, config, out, prepared, progress, init=model)
+        hooks = measurement_hooks(corpus, config, evaluations, holdout_file)
+        return _run(corpus, paths, config, out, prepared, progress, hooks, init=model)
 
 
 def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_dir=None, use_cache=True,
-           memory_budget=None, out=None):
+           memory_budget=None, out=None, evaluations=(), holdout_file=None):
     """Continue the run whose output directory is checkpoint_dir from its last complete epoch, writing into
     `out` (default: the same directory). corpus: the corpus files (default: those the run recorded).
     settings: explicitly given settings; only epochs (to train longer) and threads may differ from the
-    run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run."""
+    run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run.
+    evaluations, holdout_file: as for `train`, for the epochs still to train."""
     out = checkpoint_dir if out is None else out
     with output_directory_lock(out, wait=False):
         checkpoint = load_checkpoint(checkpoint_dir)
@@ -83,7 +92,23 @@ def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_di
         paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
         checkpoint.check_corpus(corpus)
         check_run(corpus, config, out)
-        return _run(corpus, paths, config, out, prepared, progress, state=checkpoint.state)
+        hooks = measurement_hooks(corpus, config, evaluations, holdout_file)
+        return _run(corpus, paths, config, out, prepared, progress, hooks, state=checkpoint.state)
+
+
+def measurement_hooks(corpus, config, evaluations, holdout_file):
+    """The epoch-end hooks that measure the model: held-out loss (config.holdout or holdout_file), scores on
+    the evaluation files. Their inputs are read and checked here, before training."""
+    hooks = []
+    if config.holdout and holdout_file is not None:
+        raise ConfigError("--holdout and --holdout-file: give one of them")
+    if config.holdout:
+        hooks.append(HeldOutLoss(corpus_pairs(corpus, config.holdout, config.seed, config.window)))
+    elif holdout_file is not None:
+        hooks.append(HeldOutLoss(file_pairs(holdout_file, corpus.vocab, config.lowercase, config.window)))
+    if evaluations:
+        hooks.append(EpochEvaluation(evaluations, corpus.vocab.words))
+    return hooks
 
 
 def _paths(corpus):
@@ -101,13 +126,14 @@ def _prepared(corpus, config, cache_dir, use_cache, memory_budget):
     return paths, encoded, time.perf_counter() - started
 
 
-def _run(corpus, paths, config, out, prepared, progress, init=None, state=None):
-    """Train (from `init` or continuing `state`), writing a checkpoint into `out` after every epoch, then
-    save. An interrupt carries a `hint` saying what is saved and how to continue."""
+def _run(corpus, paths, config, out, prepared, progress, hooks, init=None, state=None):
+    """Train (from `init` or continuing `state`) with the epoch-end hooks, then a checkpoint into `out`
+    after every epoch, then save. An interrupt carries a `hint` saying what is saved and how to continue."""
     writer = (CheckpointWriter(out, config, corpus.vocab.words, corpus_record(paths, corpus), state)
               if out is not None else None)
     try:
-        result = train_model(corpus, config, progress=progress, init=init, state=state, on_epoch_end=writer)
+        result = train_model(corpus, config, progress=progress, init=init, state=state,
+                             hooks=hooks + ([writer] if writer is not None else []))
     except KeyboardInterrupt as exc:
         if writer is not None:
             exc.hint = writer.resume_hint(config.epochs)
@@ -190,6 +216,13 @@ def export(model_path, out_dir):
     result = TrainResult(vocab, model, config, epochs=(metrics or {}).get("epochs", []))
     check_output(out_dir, vocab, config.dim)
     return save(result, out_dir)
+
+
+def export_projector(vectors_path, out_dir, limit=None):
+    """Write vectors.tsv, metadata.tsv and projector_config.pbtxt for the TensorBoard Embedding Projector
+    from any vectors `load_vectors` reads, the `limit` most frequent words (all by default); returns the
+    number of rows written."""
+    return write_projector(load_vectors(vectors_path), out_dir, limit)
 
 
 def load_vectors(path):

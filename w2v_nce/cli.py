@@ -151,7 +151,8 @@ def config_option(name):
         value_type = click.IntRange(min=meta["minimum"])
     else:
         value_type = click.FloatRange(min=meta["above"] if meta["above"] is not None else meta["minimum"],
-                                      min_open=meta["above"] is not None)
+                                      min_open=meta["above"] is not None, max=meta["below"],
+                                      max_open=meta["below"] is not None)
     return click.option("--" + name.replace("_", "-"), name, type=value_type, default=None, help=help_text)
 
 
@@ -164,7 +165,7 @@ def config_options(names):
 
 
 CORPUS_SETTINGS = ["min_count", "max_vocab", "lowercase"]
-PAIR_SETTINGS = ["window", "dynamic_window", "subsample", "seed"]
+PAIR_SETTINGS = ["window", "dynamic_window", "subsample", "holdout", "seed"]
 
 corpus_argument = click.argument("corpus", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
 config_file_option = click.option(
@@ -237,7 +238,7 @@ def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output
     encoded = _prepare(corpus, config, cache_dir, no_cache, memory_budget)
     words = np.array(encoded.vocab.words, dtype=object)
     blocks = api.pairs(encoded, window=config.window, dynamic_window=config.dynamic_window,
-                       subsample=config.subsample, seed=config.seed, epoch=epoch - 1)
+                       subsample=config.subsample, seed=config.seed, epoch=epoch - 1, holdout=config.holdout)
 
     def write(out):
         for centres, contexts in blocks:
@@ -260,31 +261,38 @@ def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output
 @click.option("--init", type=click.Path(exists=True), default=None, metavar="PATH",
               help="Start from the weights of a model.npz, a checkpoint or an output directory (the same "
                    "vocabulary and --dim).")
+@click.option("--eval", "evaluations", multiple=True, metavar="FILE",
+              help="Score the vectors on this analogy or word-pair file (or shipped set: google-analogies, "
+                   "wordsim353, simlex999) after every epoch, into metrics.json and the progress line; repeatable.")
+@click.option("--holdout-file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Compute the held-out loss after every epoch on this text file's pairs (see --holdout).")
 @config_options(list(FIELDS))
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @preparation_options
 @reports_errors
-def train(corpus, config_file, out, resume, init, quiet, cache_dir, no_cache, memory_budget, **options):
+def train(corpus, config_file, out, resume, init, evaluations, holdout_file, quiet, cache_dir, no_cache,
+          memory_budget, **options):
     """Train skip-gram embeddings on CORPUS files and write them into --out; a checkpoint is written there
     after every epoch (--resume continues from it).
 
     Settings come from the loss's preset, then --config, then the options given here. Everything that can
     be checked before training (settings against the vocabulary, memory, the output directory) is."""
     progress = "none" if quiet else ("bar" if sys.stderr.isatty() else "lines")
-    preparation = {"cache_dir": cache_dir, "use_cache": not no_cache, "memory_budget": _budget(memory_budget)}
+    run_options = {"cache_dir": cache_dir, "use_cache": not no_cache, "memory_budget": _budget(memory_budget),
+                   "evaluations": [_evaluation_file(name) for name in evaluations], "holdout_file": holdout_file}
     if resume is not None:
         if init is not None:
             raise click.UsageError("--init starts a new run; --resume continues one: give only one of them")
         out = out or resume
         result = api.resume(resume, corpus or None, given_settings(config_file, options), progress=progress,
-                            out=out, **preparation)
+                            out=out, **run_options)
         config = result.config
     else:
         if not corpus:
             raise click.UsageError("Missing argument 'CORPUS...' (or --resume DIR).")
         out = out or "w2v-out"
         config = resolve(config_file, options)
-        result = api.train(corpus, config, progress=progress, out=out, init=init, **preparation)
+        result = api.train(corpus, config, progress=progress, out=out, init=init, **run_options)
     if not quiet:
         ran, last = result.config, result.epochs[-1]
         scaled = f" ({config.epochs} scaled up for a corpus of {result.vocab.total} tokens)" \
@@ -296,12 +304,48 @@ def train(corpus, config_file, out, resume, init, quiet, cache_dir, no_cache, me
 
 @main.command()
 @click.argument("model", type=click.Path(exists=True))
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write the output files of `train` into this directory.")
+@click.option("--projector", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write vectors.tsv, metadata.tsv and projector_config.pbtxt for the TensorBoard Embedding "
+                   "Projector into DIR.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="--projector: only the N most frequent words. [default: all]")
 @reports_errors
-def export(model, out):
+def export(model, out, projector, limit):
     """Write the output files of `train` (vectors.bin, vectors.txt, vocab.txt, ...) from a MODEL.npz or an
-    output directory, e.g. a model kept aside when saving failed."""
-    api.export(model, out)
+    output directory (--out), e.g. a model kept aside when saving failed; or the TensorBoard projector's
+    files from a model, an output directory or a vectors file (--projector)."""
+    if out is None and projector is None:
+        raise click.UsageError("give --out DIR, --projector DIR, or both")
+    if out is not None:
+        api.export(model, out)
+    if projector is not None:
+        rows = api.export_projector(model, projector, limit)
+        click.echo(f"wrote {rows} vectors to {os.path.join(projector, 'vectors.tsv')}, their words to "
+                   f"metadata.tsv, and projector_config.pbtxt", err=True)
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="PNG file. [default: RUN/training.png, or RUN/words.png with --words]")
+@click.option("--words", type=click.IntRange(min=3), default=None, metavar="N",
+              help="Instead of the curves: a map of the N most frequent words (PCA of their unit vectors).")
+@reports_errors
+def plot(run, output, words):
+    """Draw a run (an output directory, or its metrics.json): training and held-out losses, per-epoch
+    evaluation scores and the learning rate against epochs; or, with --words, a 2-D map of the words.
+    Needs matplotlib (pip install 'w2v-nce[plot]')."""
+    from . import plot as plots  # matplotlib loads only here
+    directory = run if os.path.isdir(run) else os.path.dirname(run)
+    if words is not None:
+        output = output or os.path.join(directory, "words.png")
+        plots.plot_words(_load_vectors(run), words, output)
+    else:
+        output = output or os.path.join(directory, "training.png")
+        plots.plot_run(plots.read_metrics(run), output, title=os.path.basename(os.path.abspath(directory)))
+    click.echo(f"wrote {output}", err=True)
 
 
 vectors_option = click.option(

@@ -26,18 +26,17 @@ def tidy(value):
     return float(f"{value:.12g}")
 
 
-def setting(default, help, minimum=None, above=None, choices=None, flags=None):
+def setting(default, help, minimum=None, above=None, below=None, choices=None, flags=None):
     """A TrainConfig field with what the command line and validation need to know of it: the help text,
-    a lower bound (minimum: >=, above: >), the choices, or the two flag names of a boolean."""
-    return field(default=default, metadata={"help": help, "minimum": minimum, "above": above, "choices": choices,
-                                            "flags": flags})
+    bounds (minimum: >=, above: >, below: <), the choices, or the two flag names of a boolean."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "above": above, "below": below,
+                                            "choices": choices, "flags": flags})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = setting("sampled_softmax", "Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults, as configs/default.yaml does "
-        "when no loss is named.",
-                        choices=LOSSES)
+    loss: str = setting("sampled_softmax", "Loss; its tuned preset (configs/<loss>.yaml) supplies the defaults, "
+                                           "as configs/default.yaml does when no loss is named.", choices=LOSSES)
     sampler: str | None = setting(None, "Candidate sampler.",
                                   choices=SAMPLERS)
     distortion: float = setting(0.75, "Unigram sampler exponent: P(k) ~ count^distortion.", minimum=0)
@@ -59,6 +58,9 @@ class TrainConfig:
     subsample: float = setting(1e-4, "Subsampling threshold of frequent words (0 disables).", minimum=0)
     lowercase: bool = setting(False, "Lowercase words (Unicode) before counting.",
                               flags=("--lowercase", "--no-lowercase"))
+    holdout: float = setting(0.0, "Hold out this fraction of the corpus's sentences (chosen by a hash of the seed "
+                                  "and the sentence's index), never trained on; their pairs give the held-out loss "
+                                  "in metrics.json.", minimum=0, below=1)
     epochs: int = setting(5, "Passes over the corpus.", minimum=1)
     small_corpus_tokens: int = setting(
         0, "A corpus of fewer in-vocabulary tokens than this trains epochs * (this / tokens)^(1/3) epochs (at "
@@ -163,6 +165,8 @@ def validate(values, source="configuration"):
             raise ConfigError(f"{source}: '{name}' must be >= {meta['minimum']}, got {short_repr(value)}")
         if meta["above"] is not None and value <= meta["above"]:
             raise ConfigError(f"{source}: '{name}' must be > {meta['above']}, got {short_repr(value)}")
+        if meta["below"] is not None and value >= meta["below"]:
+            raise ConfigError(f"{source}: '{name}' must be < {meta['below']}, got {short_repr(value)}")
     if config.min_lr is not None and config.min_lr > config.lr:
         raise ConfigError(f"{source}: 'min_lr' must be between 0 and lr, got {short_repr(config.min_lr)}")
     if config.share_negatives and config.loss != "neg":

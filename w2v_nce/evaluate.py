@@ -8,6 +8,7 @@ in the restricted vocabulary and not a question word. Scores are computed in bat
 products over unit vectors. Word pairs follow evaluate_word_pairs (Spearman and Pearson).
 """
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,30 +21,56 @@ CANDIDATES = 5
 METHODS = ("3cosadd", "3cosmul")
 
 
-def open_text(path):
-    """Open an evaluation file as UTF-8 text (invalid bytes replaced); EvaluationError if unreadable."""
+def read_lines(path):
+    """The lines of an evaluation file as UTF-8 text (invalid bytes replaced); EvaluationError if unreadable."""
     try:
-        return open(path, encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.readlines()
     except OSError as exc:
         raise EvaluationError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def read_analogies(path):
-    """[(section name, [(a, b, c, d), ...]), ...] from a questions-words file."""
+@dataclass
+class EvaluationSet:
+    """A parsed evaluation file: task 'analogy' with items [(section, [(a, b, c, d), ...]), ...], or task
+    'similarity' with items [(word1, word2, score), ...]."""
+    path: str
+    task: str
+    items: list
+
+
+def read_evaluation(path):
+    """An analogy or word-pair file, told apart by content, read once and parsed (EvaluationError names the
+    line of anything malformed)."""
+    lines = read_lines(path)
+    if looks_like_word_pairs(lines):
+        return EvaluationSet(os.fspath(path), "similarity", parse_word_pairs(path, lines))
+    return EvaluationSet(os.fspath(path), "analogy", parse_analogies(path, lines))
+
+
+def _as_set(source, task):
+    if isinstance(source, EvaluationSet):
+        return source
+    lines = read_lines(source)
+    parse = parse_analogies if task == "analogy" else parse_word_pairs
+    return EvaluationSet(os.fspath(source), task, parse(source, lines))
+
+
+def parse_analogies(path, lines):
+    """[(section name, [(a, b, c, d), ...]), ...] from the lines of a questions-words file."""
     sections = []
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, 1):
-            if line.startswith(": "):
-                sections.append((line[2:].strip(), []))
-                continue
-            words = line.split()
-            if not words:
-                continue
-            if not sections:
-                raise EvaluationError(f"{path}:{line_no}: question before the first ': section' header")
-            if len(words) != 4:
-                raise EvaluationError(f"{path}:{line_no}: expected 4 words, got {len(words)}")
-            sections[-1][1].append(tuple(words))
+    for line_no, line in enumerate(lines, 1):
+        if line.startswith(": "):
+            sections.append((line[2:].strip(), []))
+            continue
+        words = line.split()
+        if not words:
+            continue
+        if not sections:
+            raise EvaluationError(f"{path}:{line_no}: question before the first ': section' header")
+        if len(words) != 4:
+            raise EvaluationError(f"{path}:{line_no}: expected 4 words, got {len(words)}")
+        sections[-1][1].append(tuple(words))
     return sections
 
 
@@ -57,11 +84,14 @@ def _restricted_index(embeddings, restrict_vocab, case_insensitive):
     return index, limit, fold
 
 
-def evaluate_analogies(embeddings, path, restrict_vocab=ANALOGY_RESTRICT, method="3cosadd", case_insensitive=True):
-    """Score an analogy file. Returns the report dict documented for `w2v-nce eval --json`."""
+def evaluate_analogies(embeddings, source, restrict_vocab=ANALOGY_RESTRICT, method="3cosadd",
+                       case_insensitive=True):
+    """Score an analogy file (a path or its EvaluationSet). Returns the report dict documented for
+    `w2v-nce eval --json`."""
     if method not in METHODS:
         raise EvaluationError(f"unknown analogy method {method!r} (use {' or '.join(METHODS)})")
-    sections = read_analogies(path)
+    analogies = _as_set(source, "analogy")
+    sections = analogies.items
     index, limit, fold = _restricted_index(embeddings, restrict_vocab, case_insensitive)
     unit = embeddings.unit[:limit]
     questions, owners = [], []
@@ -101,7 +131,7 @@ def evaluate_analogies(embeddings, path, restrict_vocab=ANALOGY_RESTRICT, method
         part[0] += right
         part[1] += answered
     answered = len(questions)
-    return {"file": os.fspath(path), "task": "analogy", "method": method, "restrict_vocab": restrict_vocab,
+    return {"file": analogies.path, "task": "analogy", "method": method, "restrict_vocab": restrict_vocab,
             "correct": int(correct.sum()), "total_answered": answered,
             "total_questions": sum(len(q) for _, q in sections),
             "accuracy": float(correct.sum() / answered) if answered else 0.0,
@@ -121,47 +151,42 @@ def _analogy_scores(unit, batch, method):
     return cos_b * cos_c / (cos_a + np.float32(1e-6))
 
 
-def read_word_pairs(path):
+def parse_word_pairs(path, lines):
     """(word1, word2, score) triples: tab- or space-separated, '#' comments, an optional header line."""
     triples = []
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+    for line_no, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if len(fields) != 3:
+            raise EvaluationError(f"{path}:{line_no}: expected 'word1 word2 score', got {len(fields)} fields")
+        try:
+            score = float(fields[2])
+        except ValueError:
+            if not triples:  # a header line such as 'Word 1<TAB>Word 2<TAB>Human (mean)'
                 continue
-            fields = line.split("\t") if "\t" in line else line.split()
-            if len(fields) != 3:
-                raise EvaluationError(f"{path}:{line_no}: expected 'word1 word2 score', got {len(fields)} fields")
-            try:
-                score = float(fields[2])
-            except ValueError:
-                if not triples:  # a header line such as 'Word 1<TAB>Word 2<TAB>Human (mean)'
-                    continue
-                raise EvaluationError(f"{path}:{line_no}: score {fields[2]!r} is not a number") from None
-            triples.append((fields[0].strip(), fields[1].strip(), score))
+            raise EvaluationError(f"{path}:{line_no}: score {fields[2]!r} is not a number") from None
+        triples.append((fields[0].strip(), fields[1].strip(), score))
     return triples
 
 
-def looks_like_word_pairs(path):
-    """True if the first meaningful line of the file has three fields ending in a number."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                if line.startswith(": "):
-                    return False
-                fields = line.split("\t") if "\t" in line else line.split()
-                if len(fields) == 3:
-                    try:
-                        float(fields[2])
-                        return True
-                    except ValueError:
-                        continue  # maybe a header
-                return False
-    except OSError as exc:
-        raise EvaluationError(f"{path}: cannot read ({exc.strerror or exc})") from None
+def looks_like_word_pairs(lines):
+    """True if the first meaningful line has three fields ending in a number."""
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(": "):
+            return False
+        fields = line.split("\t") if "\t" in line else line.split()
+        if len(fields) == 3:
+            try:
+                float(fields[2])
+                return True
+            except ValueError:
+                continue  # maybe a header
+        return False
     return False
 
 
@@ -187,11 +212,13 @@ def pearson(x, y):
     return float((x * y).sum() / denominator) if denominator > 0 else float("nan")
 
 
-def evaluate_word_pairs(embeddings, path, restrict_vocab=SIMILARITY_RESTRICT, case_insensitive=True):
-    """Spearman and Pearson correlation of cosine similarity with the file's scores (gensim's rules)."""
+def evaluate_word_pairs(embeddings, source, restrict_vocab=SIMILARITY_RESTRICT, case_insensitive=True):
+    """Spearman and Pearson correlation of cosine similarity with the scores of a word-pair file (a path or
+    its EvaluationSet), by gensim's rules."""
     index, _, fold = _restricted_index(embeddings, restrict_vocab, case_insensitive)
     gold, model, oov = [], [], 0
-    triples = read_word_pairs(path)
+    pairs = _as_set(source, "similarity")
+    triples = pairs.items
     for a, b, score in triples:
         a, b = fold(a), fold(b)
         if a not in index or b not in index:
@@ -200,14 +227,21 @@ def evaluate_word_pairs(embeddings, path, restrict_vocab=SIMILARITY_RESTRICT, ca
         gold.append(score)
         model.append(float(embeddings.unit[index[a]] @ embeddings.unit[index[b]]))
     enough = len(gold) >= 2
-    return {"file": os.fspath(path), "task": "similarity",
+    return {"file": pairs.path, "task": "similarity",
             "spearman": pearson(rank_average(gold), rank_average(model)) if enough else float("nan"),
             "pearson": pearson(gold, model) if enough else float("nan"),
             "pairs": len(triples), "oov_pairs": oov}
 
 
-def evaluate_file(embeddings, path, restrict_vocab=None, method="3cosadd", case_insensitive=True):
-    """Analogy or word-pair file, told apart by content. restrict_vocab None: gensim's default for each."""
-    if looks_like_word_pairs(path):
-        return evaluate_word_pairs(embeddings, path, restrict_vocab or SIMILARITY_RESTRICT, case_insensitive)
-    return evaluate_analogies(embeddings, path, restrict_vocab or ANALOGY_RESTRICT, method, case_insensitive)
+def headline(report):
+    """An evaluation report's one number: analogy accuracy or Spearman correlation."""
+    return report["accuracy"] if report["task"] == "analogy" else report["spearman"]
+
+
+def evaluate_file(embeddings, source, restrict_vocab=None, method="3cosadd", case_insensitive=True):
+    """An analogy or word-pair file (a path, told apart by content, or an EvaluationSet). restrict_vocab
+    None: gensim's default for each."""
+    evaluation = source if isinstance(source, EvaluationSet) else read_evaluation(source)
+    if evaluation.task == "similarity":
+        return evaluate_word_pairs(embeddings, evaluation, restrict_vocab or SIMILARITY_RESTRICT, case_insensitive)
+    return evaluate_analogies(embeddings, evaluation, restrict_vocab or ANALOGY_RESTRICT, method, case_insensitive)

@@ -26,7 +26,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .pairs import context_positions, epoch_key, is_kept, sentence_of
+from .pairs import context_positions, epoch_key, is_held_out, is_kept, sentence_of
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
 LOSS_NCE, LOSS_SAMPLED_SOFTMAX, LOSS_NEG = 0, 1, 2
@@ -38,7 +38,8 @@ FLT_MAX = 3.4028234663852886e38
 IEEE = "numpy"
 
 Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
-Text = namedtuple("Text", "ids offsets keep_prob")           # int32 [N], int64 [S + 1], float64 [V]
+# int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
+Text = namedtuple("Text", "ids offsets keep_prob held_out")
 # kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
 Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
 # max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
@@ -400,7 +401,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     for centre in range(lo, hi):
         while offsets[s + 1] <= centre:
             s += 1
-        if not is_kept(ids, text.keep_prob, key, centre):
+        if is_held_out(text.held_out, s) or not is_kept(ids, text.keep_prob, key, centre):
             continue
         n = context_positions(ids, text.keep_prob, key, centre, offsets[s], offsets[s + 1], settings.window,
                               settings.dynamic, contexts)

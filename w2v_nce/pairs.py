@@ -13,6 +13,7 @@ from numba import njit
 
 _KEEP_STREAM = np.uint64(0x9E3779B97F4A7C15)
 _WINDOW_STREAM = np.uint64(0xD1B54A32D192ED03)
+_HOLDOUT_STREAM = np.uint64(0x8CB92BA72F3D8DD7)
 
 
 @njit(cache=True, inline="always")
@@ -47,6 +48,24 @@ def window_of(key, position, window, dynamic):
     if not dynamic:
         return window
     return 1 + np.int64(position_uniform(key, _WINDOW_STREAM, position) * window)
+
+
+@njit(cache=True)
+def held_out_sentences(n_sentences, fraction, seed):
+    """uint8 [n_sentences], 1 for each sentence held out from training: those whose hash of (seed, sentence
+    index) falls below `fraction`; an empty array when fraction is 0 (nothing held out)."""
+    if fraction <= 0.0:
+        return np.zeros(0, dtype=np.uint8)
+    key = mix64(np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D))
+    held = np.empty(n_sentences, dtype=np.uint8)
+    for s in range(n_sentences):
+        held[s] = position_uniform(key, _HOLDOUT_STREAM, s) < fraction
+    return held
+
+
+@njit(cache=True, inline="always")
+def is_held_out(held_out, sentence):
+    return held_out.size > 0 and held_out[sentence] != 0
 
 
 @njit(cache=True, nogil=True)
@@ -85,8 +104,9 @@ def max_contexts(window, longest_sentence):
 
 
 @njit(cache=True, nogil=True)
-def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, room, lo, hi, out_centre, out_context):
-    """All (centre, context) id pairs whose centre lies in token range [lo, hi).
+def collect_pairs(ids, offsets, keep_prob, held_out, seed, epoch, window, dynamic, room, lo, hi, out_centre,
+                  out_context):
+    """All (centre, context) id pairs whose centre lies in token range [lo, hi), outside held-out sentences.
 
     room = max_contexts(window, longest sentence); out_* must hold at least room * (hi - lo) entries.
     Returns the number of pairs written."""
@@ -99,7 +119,7 @@ def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, room, l
     for centre in range(lo, hi):
         while offsets[s + 1] <= centre:
             s += 1
-        if not is_kept(ids, keep_prob, key, centre):
+        if is_held_out(held_out, s) or not is_kept(ids, keep_prob, key, centre):
             continue
         m = context_positions(ids, keep_prob, key, centre, offsets[s], offsets[s + 1], window, dynamic, scratch)
         for k in range(m):
@@ -112,15 +132,37 @@ def collect_pairs(ids, offsets, keep_prob, seed, epoch, window, dynamic, room, l
 PAIRS_PER_BLOCK = 1 << 23
 
 
-def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0):
-    """Yield (centres, contexts) int32 arrays block by block over the whole corpus."""
+def iter_pairs(corpus, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0, holdout=0.0):
+    """Yield (centres, contexts) int32 arrays block by block over the whole corpus (less the held-out
+    sentences)."""
     keep_prob = corpus.vocab.keep_probabilities(subsample)
+    held_out = held_out_sentences(corpus.n_sentences, holdout, seed)
     room = max_contexts(window, corpus.longest_sentence)
     block_tokens = max(1, PAIRS_PER_BLOCK // room)
     centre_buf = np.empty(room * min(block_tokens, corpus.n_tokens), dtype=np.int32)
     context_buf = np.empty_like(centre_buf)
     for lo in range(0, corpus.n_tokens, block_tokens):
         hi = min(lo + block_tokens, corpus.n_tokens)
-        n = collect_pairs(corpus.ids, corpus.offsets, keep_prob, seed, epoch, window, dynamic_window, room, lo, hi,
-                          centre_buf, context_buf)
+        n = collect_pairs(corpus.ids, corpus.offsets, keep_prob, held_out, seed, epoch, window, dynamic_window, room,
+                          lo, hi, centre_buf, context_buf)
         yield centre_buf[:n], context_buf[:n]
+
+
+@njit(cache=True)
+def window_pairs(ids, offsets, sentences, window, max_pairs, out_centre, out_context):
+    """The held-out pair rule: in each of `sentences` (in order), every (centre, context) pair of tokens at
+    most `window` apart, centre by centre, contexts left to right; no subsampling, no dynamic window. Stops
+    after max_pairs (out_* hold at least that many); returns the number written."""
+    n = 0
+    for s in sentences:
+        lo, hi = offsets[s], offsets[s + 1]
+        for centre in range(lo, hi):
+            for j in range(max(lo, centre - window), min(hi, centre + window + 1)):
+                if j == centre:
+                    continue
+                if n == max_pairs:
+                    return n
+                out_centre[n] = ids[centre]
+                out_context[n] = ids[j]
+                n += 1
+    return n

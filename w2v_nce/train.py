@@ -7,6 +7,7 @@ each block a worker reads the global progress (all threads' token counts, read w
 C does) and sets lr = lr0 - (lr0 - min_lr) * progress, linear over all epochs.
 """
 import math
+import os
 import sys
 import threading
 import time
@@ -18,8 +19,9 @@ from tqdm import tqdm
 from .config import tidy
 from .embeddings import Embeddings
 from .errors import ConfigError, TrainingDiverged
+from .evaluate import headline
 from .kernels import LOSS_NCE, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, Model, Settings, Text, seed_states, train_block
-from .pairs import max_contexts
+from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
 
 BLOCK_TOKENS = 10_000
@@ -88,7 +90,8 @@ def kernel_inputs(corpus, config):
     """The read-only arrays every worker's train_block gets: (Text, Noise)."""
     vocab = corpus.vocab
     noise = build_noise(config.resolved_sampler, vocab.counts, config.distortion)
-    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample))
+    text = Text(np.asarray(corpus.ids), np.asarray(corpus.offsets), vocab.keep_probabilities(config.subsample),
+                held_out_sentences(corpus.n_sentences, config.holdout, config.seed))
     return text, noise
 
 
@@ -136,10 +139,18 @@ class Progress:
             self.bar.refresh()
 
     def epoch_done(self, metrics):
+        scores = "".join(f"; {os.path.basename(report['file'])} {headline(report):.4f}"
+                         for report in metrics.get("eval", []))
+        if "heldout" in metrics:
+            heldout = metrics["heldout"]
+            scores = (f"; held-out softmax {heldout['softmax_loss']:.4f}, sigmoid {heldout['sigmoid_loss']:.4f}"
+                      + scores)
         if self.mode == "lines":
             print(f"epoch {metrics['epoch']}/{self.epochs}: loss {metrics['loss']:.4f}/pair, "
                   f"{metrics['pairs']} pairs, {metrics['words_per_s']:.0f} words/s, {metrics['seconds']:.1f} s, "
-                  f"lr {metrics['lr_end']:.5f}", file=sys.stderr, flush=True)
+                  f"lr {metrics['lr_end']:.5f}{scores}", file=sys.stderr, flush=True)
+        elif self.bar is not None and scores:
+            self.bar.write(f"epoch {metrics['epoch']}/{self.epochs}{scores}", file=sys.stderr)
 
     def close(self):
         if self.bar is not None:
@@ -156,12 +167,13 @@ def _stop_workers(stop, workers):
         worker.join(max(0.0, deadline - time.monotonic()))
 
 
-def train(corpus, config, progress="none", init=None, state=None, on_epoch_end=None):
+def train(corpus, config, progress="none", init=None, state=None, hooks=()):
     """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
 
     progress: 'bar', 'lines' or 'none'. init: a Model to start from (else a fresh one). state: a RunState
-    to continue (its model, RNG states and epochs done; it is updated in place). on_epoch_end(state) is
-    called after every epoch. The corpus and settings must have passed preflight.check_run. Raises
+    to continue (its model, RNG states and epochs done; it is updated in place). After every epoch each of
+    `hooks` is called in turn with the state: it may add to the epoch's metrics (state.epochs[-1]), which
+    are then reported, or save the state. The corpus and settings must have passed preflight.check_run. Raises
     TrainingDiverged when the loss becomes non-finite.
     """
     vocab = corpus.vocab
@@ -245,9 +257,9 @@ def train(corpus, config, progress="none", init=None, state=None, on_epoch_end=N
                        "words_per_s": round(done.sum() / seconds, 1), "lr_start": tidy(lr_start),
                        "lr_end": tidy(current_lr())}
             state.epochs.append(metrics)
+            for hook in hooks:
+                hook(state)
             reporter.epoch_done(metrics)
-            if on_epoch_end is not None:
-                on_epoch_end(state)
     finally:
         reporter.close()
     result.seconds = time.perf_counter() - started

@@ -1,0 +1,144 @@
+"""Held-out loss, as TensorFlow's documentation of nce_loss and sampled_softmax_loss advises: the full loss,
+over every class, on pairs the model never trained on.
+
+Pairs come from held-out sentences of the corpus (`holdout` in the config) or from a separate file, by one
+rule: every (centre, context) pair of in-vocabulary tokens at most `window` apart in a sentence, no
+subsampling, no dynamic window; the label is the centre word and the input the context word, as in training.
+At most MAX_PAIRS are kept: the first, in order (centre by centre, contexts left to right).
+
+For each pair, with logits l_k = x . w_out[k] + b_out[k] over all V classes (x the input's vector):
+    softmax loss  -log softmax(l)[label]              = logsumexp(l) - l_label
+    sigmoid loss  sum_k sigmoid cross-entropy(l_k, [k == label]) = sum_k softplus(l_k) - l_label
+(losses.full_softmax_loss and full_sigmoid_loss, the NumPy reference). Both sums depend on the input only,
+so they are computed once per distinct input word: a BLAS product of a chunk of inputs with w_out, then one
+pass over each row of logits in Numba (float32 exp and log1p, float64 sums).
+"""
+import lzma
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .errors import CorpusError
+from .pairs import held_out_sentences, window_pairs
+from .tokenize import open_corpus
+from .vecmath import FASTMATH, exp32, log1p32
+from .words import MAX_WORD_BYTES
+
+MAX_PAIRS = 100_000
+INPUT_CHUNK = 512  # rows of logits per BLAS product: 512 x V float32
+
+
+@dataclass
+class HeldOutPairs:
+    labels: np.ndarray   # int64 [P], the centre words
+    inputs: np.ndarray   # int64 [P], the context words
+    source: str          # what they came from, for messages
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def _pairs(ids, offsets, sentences, window, max_pairs, source):
+    centres = np.empty(max_pairs, dtype=np.int64)
+    contexts = np.empty(max_pairs, dtype=np.int64)
+    n = window_pairs(ids, offsets, sentences, window, max_pairs, centres, contexts)
+    if n == 0:
+        raise CorpusError(f"{source}: no held-out pairs (no two in-vocabulary words within --window in a sentence)")
+    return HeldOutPairs(centres[:n].copy(), contexts[:n].copy(), source)
+
+
+def corpus_pairs(corpus, fraction, seed, window, max_pairs=MAX_PAIRS):
+    """The pairs of the corpus's held-out sentences (config.holdout)."""
+    sentences = np.flatnonzero(held_out_sentences(corpus.n_sentences, fraction, seed)).astype(np.int64)
+    return _pairs(np.asarray(corpus.ids), np.asarray(corpus.offsets), sentences, window, max_pairs,
+                  f"--holdout {fraction:g}")
+
+
+def file_pairs(path, vocab, lowercase, window, max_pairs=MAX_PAIRS):
+    """The pairs of a separate text file, tokenized as the corpus is (ASCII whitespace, UTF-8 with
+    replacement, tokens cut at MAX_WORD_BYTES, --lowercase), words outside the vocabulary dropped. Reads only
+    as many lines as the pairs need."""
+    if path == "-":
+        raise CorpusError("--holdout-file: give a file (standard input is for the corpus)")
+    index = {word: i for i, word in enumerate(vocab.words)}
+    ids, offsets = [], [0]
+    enough = max_pairs * 2  # tokens: every kept token yields at least 2 pairs, unless alone in its sentence
+    handle = open_corpus(path)
+    try:
+        for line in handle:
+            for token in line.split():  # bytes.split(): ASCII whitespace, as the corpus scan
+                word = _cut(token).decode("utf-8", errors="replace")
+                word = word.lower() if lowercase else word
+                if word in index:
+                    ids.append(index[word])
+            if len(ids) > offsets[-1]:
+                offsets.append(len(ids))
+            if len(ids) > enough:
+                break
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise CorpusError(f"{path}: cannot read ({exc})") from None
+    finally:
+        handle.close()
+    ids, offsets = np.array(ids, dtype=np.int32), np.array(offsets, dtype=np.int64)
+    return _pairs(ids, offsets, np.arange(len(offsets) - 1, dtype=np.int64), window, max_pairs, str(path))
+
+
+def _cut(token):
+    """A token cut to MAX_WORD_BYTES at a UTF-8 character boundary, as the corpus scan cuts it."""
+    if len(token) <= MAX_WORD_BYTES:
+        return token
+    for back in range(4):
+        if token[MAX_WORD_BYTES - back] & 0xC0 != 0x80:
+            return token[:MAX_WORD_BYTES - back]
+    return token[:MAX_WORD_BYTES]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _row_sums(logits, logsumexp, softplus_sum):
+    """Per row of logits: logsumexp and the sum of softplus, float32 terms summed in float64."""
+    for r in range(logits.shape[0]):
+        row = logits[r]
+        top = row.max()
+        exps = 0.0
+        softplus = 0.0
+        for k in range(row.shape[0]):
+            value = row[k]
+            exps += exp32(value - top)
+            softplus += max(value, np.float32(0.0)) + log1p32(exp32(-abs(value)))
+        logsumexp[r] = np.float64(top) + np.log(exps)
+        softplus_sum[r] = softplus
+
+
+def full_losses(model, pairs):
+    """(mean full softmax loss, mean full sigmoid loss) per pair, in float64."""
+    distinct, inverse = np.unique(pairs.inputs, return_inverse=True)
+    logsumexp = np.empty(len(distinct))
+    softplus_sum = np.empty(len(distinct))
+    out_t = model.w_out.T
+    for lo in range(0, len(distinct), INPUT_CHUNK):
+        hi = min(lo + INPUT_CHUNK, len(distinct))
+        logits = model.w_in[distinct[lo:hi]] @ out_t
+        logits += model.b_out
+        _row_sums(logits, logsumexp[lo:hi], softplus_sum[lo:hi])
+    label_logits = (np.einsum("ij,ij->i", model.w_in[pairs.inputs].astype(np.float64),
+                              model.w_out[pairs.labels].astype(np.float64))
+                    + model.b_out[pairs.labels].astype(np.float64))
+    return (float(np.mean(logsumexp[inverse] - label_logits)),
+            float(np.mean(softplus_sum[inverse] - label_logits)))
+
+
+class HeldOutLoss:
+    """Epoch-end hook: the held-out losses into the epoch's metrics as "heldout": {"pairs", "softmax_loss",
+    "sigmoid_loss"} (means per pair), and the time they took as "heldout_seconds"."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __call__(self, state):
+        started = time.perf_counter()
+        softmax, sigmoid = full_losses(state.model, self.pairs)
+        metrics = state.epochs[-1]
+        metrics["heldout"] = {"pairs": len(self.pairs), "softmax_loss": softmax, "sigmoid_loss": sigmoid}
+        metrics["heldout_seconds"] = round(time.perf_counter() - started, 3)
