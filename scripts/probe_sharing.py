@@ -19,7 +19,8 @@ import numpy as np
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import Model, seed_states, train_block
+from w2v_nce.kernels import seed_states, train_block
+from w2v_nce.structs import Model
 from w2v_nce.train import BLOCK_TOKENS, BlockQueue, epoch_settings, init_model, kernel_inputs
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",

@@ -22,8 +22,9 @@ from numba import njit
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import (LOSS_NEG, draw, draw_unique, rng_uniform, sampled_bias, seed_states, train_block)
-from w2v_nce.pairs import collect_pairs, context_positions, epoch_key, is_kept, max_contexts, sentence_of
+from w2v_nce.kernels import draw, draw_unique, rng_uniform, sampled_bias, seed_states, train_block
+from w2v_nce.structs import LOSS_NEG
+from w2v_nce.pairs import collect_pairs, epoch_key, max_contexts, sentence_of, walk_centre
 from w2v_nce.train import epoch_settings, init_model, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,12 +44,8 @@ def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
     s = sentence_of(text.offsets, lo)
     batch = 0
     for centre in range(lo, hi):
-        while text.offsets[s + 1] <= centre:
-            s += 1
-        if not is_kept(text.ids, text.keep_prob, key, centre):
-            continue
-        n = context_positions(text.ids, text.keep_prob, key, centre, text.offsets[s], text.offsets[s + 1],
-                              settings.window, settings.dynamic, contexts)
+        s, n = walk_centre(text.ids, text.offsets, text.keep_prob, text.held_out, key, s, centre, settings.window,
+                           settings.dynamic, contexts)
         if n == 0:
             continue
         outputs[0] = text.ids[centre]

@@ -12,7 +12,7 @@ from w2v_nce.corpus import CorpusSettings, prepare_corpus
 from w2v_nce.errors import ConfigError, CorpusError
 from w2v_nce.heldout import corpus_pairs, file_pairs, full_losses
 from w2v_nce.modelfile import load_model
-from w2v_nce.kernels import Model
+from w2v_nce.structs import Model
 from w2v_nce.pairs import held_out_sentences
 from w2v_nce.train import init_model
 

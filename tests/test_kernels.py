@@ -7,16 +7,17 @@ import pytest
 from w2v_nce import kernels as K
 from w2v_nce import losses as L
 from w2v_nce.sampling import alias_table, build_noise
+from w2v_nce.structs import Model
 
 
 def make_model(rng, classes=12, dim=5):
-    return K.Model((rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
+    return Model((rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
                    (rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
                    (rng.normal(size=classes) * 0.1).astype(np.float32))
 
 
 def copy_model(model):
-    return K.Model(*(a.copy() for a in model))
+    return Model(*(a.copy() for a in model))
 
 
 def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr):

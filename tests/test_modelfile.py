@@ -9,7 +9,7 @@ import pytest
 
 from w2v_nce.config import resolve
 from w2v_nce.errors import ModelFormatError
-from w2v_nce.kernels import Model
+from w2v_nce.structs import Model
 from w2v_nce.modelfile import load_model, save_model
 from w2v_nce.vocab import Vocab
 

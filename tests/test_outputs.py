@@ -138,7 +138,7 @@ import sys
 import numpy as np
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import Model
+from w2v_nce.structs import Model
 from w2v_nce.train import TrainResult
 from w2v_nce.vocab import Vocab
 seed, out = int(sys.argv[1]), sys.argv[2]

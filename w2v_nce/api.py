@@ -15,7 +15,7 @@ from .embeddings import Embeddings
 from .errors import ConfigError, CorpusError, OutputError
 from .evaluate import evaluate_file
 from .io_utils import atomic_open, output_directory_lock, replace_files
-from .kernels import Model
+from .structs import Model
 from .modelfile import load_model, save_model
 from .heldout import HeldOutLoss, corpus_pairs, file_pairs
 from .monitor import EpochEvaluation

@@ -20,7 +20,7 @@ import numpy as np
 from .config import parse_yaml, validate
 from .errors import ConfigError, CorpusError, ModelFormatError, OutputError, W2VWarning
 from .io_utils import atomic_open
-from .kernels import Model
+from .structs import Model
 from .modelfile import check_loadable, load_model, npz_headers
 from .train import RunState
 

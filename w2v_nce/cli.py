@@ -176,10 +176,13 @@ output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, a
                              help="Output file [default: standard output].")
 
 
+cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                                help="Where encoded corpora are cached [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce].")
+
+
 def preparation_options(command):
     options = [
-        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where encoded corpora are cached [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce]."),
+        cache_dir_option,
         click.option("--no-cache", is_flag=True, help="Do not read or write the corpus cache."),
         click.option("--memory-budget", default=None, metavar="SIZE",
                      help="Memory for preparing the corpus (e.g. 2G, 25%); counts spill to disk beyond it. "
@@ -488,10 +491,6 @@ def parse_expression(tokens):
 
 # ----------------------------------------------------------------------------------------------------
 # The corpus cache
-
-
-cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                                help="The cache [default: $W2V_NCE_CACHE or ~/.cache/w2v-nce].")
 
 
 @main.group()

@@ -18,7 +18,6 @@ view: a view costs an atomic reference count on the array, which the threads wou
 Kernels take only arrays and scalars; `step_*` mirror the NumPy reference in `losses.py`.
 """
 import math
-from collections import namedtuple
 
 import numpy as np
 from llvmlite import ir
@@ -26,24 +25,13 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .pairs import context_positions, epoch_key, is_held_out, is_kept, sentence_of
+from .pairs import epoch_key, sentence_of, walk_centre
+from .structs import FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
-
-LOSS_NCE, LOSS_SAMPLED_SOFTMAX, LOSS_NEG = 0, 1, 2
-SAMPLER_LOG_UNIFORM, SAMPLER_UNIGRAM, SAMPLER_UNIFORM = 0, 1, 2
-FLT_MAX = 3.4028234663852886e38
 
 # Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
 # every division, and a branch keeps a loop from being vectorized.
 IEEE = "numpy"
-
-Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
-# int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
-Text = namedtuple("Text", "ids offsets keep_prob held_out")
-# kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
-Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
-# max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
-Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits share_negatives seed epoch max_contexts")
 F = np.float32
 
 
@@ -59,7 +47,7 @@ def rng_uniform(state):
     x ^= x << np.uint64(25)
     x ^= x >> np.uint64(27)
     state[0] = x
-    return np.float64((x * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return np.float64((x * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * UNIT_53
 
 
 def seed_states(seed, n_threads):
@@ -73,8 +61,7 @@ def seed_states(seed, n_threads):
 # more than it computes. Announcing the rows of the next step lets their cache misses overlap. Every
 # announced row is written soon after, so it is fetched for writing (PREFETCHW): the line arrives owned
 # by this core, and a write to a row the other thread touched last needs no second trip between cores
-# (scripts/probe_sharing.py, read vs write prefetches alternated 3 times: 2-thread tokens/s +13% for
-# neg, +15% for nce, +2% for sampled softmax).
+# (scripts/probe_sharing.py measures it; the README has the figures).
 
 
 @intrinsic
@@ -399,12 +386,8 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
         return total, pairs, batches
     s = sentence_of(offsets, lo)
     for centre in range(lo, hi):
-        while offsets[s + 1] <= centre:
-            s += 1
-        if is_held_out(text.held_out, s) or not is_kept(ids, text.keep_prob, key, centre):
-            continue
-        n = context_positions(ids, text.keep_prob, key, centre, offsets[s], offsets[s + 1], settings.window,
-                              settings.dynamic, contexts)
+        s, n = walk_centre(ids, offsets, text.keep_prob, text.held_out, key, s, centre, settings.window,
+                           settings.dynamic, contexts)
         if n == 0:
             continue
         word = ids[centre]

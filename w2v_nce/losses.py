@@ -8,7 +8,8 @@ computed in the dtype of `inputs` (float32 or float64).
 """
 import numpy as np
 
-FLT_MAX = float(np.finfo(np.float32).max)
+from .structs import FLT_MAX
+
 
 
 # ----------------------------------------------------------------------------------------------------

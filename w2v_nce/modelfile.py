@@ -14,7 +14,7 @@ import numpy as np
 from .config import MAX_CONFIG_BYTES, parse_yaml, validate
 from .errors import ConfigError, ModelFormatError
 from .io_utils import atomic_open, format_bytes
-from .kernels import Model
+from .structs import Model
 from .memory import available_memory
 from .vocab import Vocab
 from .words import MAX_WORD_BYTES

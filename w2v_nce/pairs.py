@@ -11,6 +11,8 @@ single pass over the whole corpus would: `w2v-nce pairs` and the trainer agree f
 import numpy as np
 from numba import njit
 
+from .structs import UNIT_53
+
 _KEEP_STREAM = np.uint64(0x9E3779B97F4A7C15)
 _WINDOW_STREAM = np.uint64(0xD1B54A32D192ED03)
 _HOLDOUT_STREAM = np.uint64(0x8CB92BA72F3D8DD7)
@@ -35,7 +37,7 @@ def position_uniform(key, stream, position):
     """A uniform double in [0, 1) for one (epoch key, stream, token position)."""
     # (every operand cast to uint64: numba turns int64 ^ uint64 into float64)
     mixed = mix64(np.uint64(key) ^ np.uint64(stream) ^ (np.uint64(position) * np.uint64(0xA0761D6478BD642F)))
-    return np.float64(mixed >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return np.float64(mixed >> np.uint64(11)) * UNIT_53
 
 
 @njit(cache=True, inline="always")
@@ -98,6 +100,20 @@ def sentence_of(offsets, position):
     return np.searchsorted(offsets, position, side="right") - 1
 
 
+@njit(cache=True, inline="always")
+def walk_centre(ids, offsets, keep_prob, held_out, key, sentence, centre, window, dynamic, out):
+    """One step of the walk over a token range, shared by `collect_pairs` and the trainer: move `sentence`
+    on to the one holding `centre`, then write the centre's context positions into out. Returns
+    (sentence, number of contexts); 0 contexts when the centre is skipped (its sentence held out, the token
+    subsampled away, or nothing kept around it)."""
+    while offsets[sentence + 1] <= centre:
+        sentence += 1
+    if is_held_out(held_out, sentence) or not is_kept(ids, keep_prob, key, centre):
+        return sentence, 0
+    return sentence, context_positions(ids, keep_prob, key, centre, offsets[sentence], offsets[sentence + 1],
+                                       window, dynamic, out)
+
+
 def max_contexts(window, longest_sentence):
     """The most contexts one centre can have: the scratch size of every walk over the pairs."""
     return max(1, min(2 * window, longest_sentence - 1))
@@ -117,11 +133,7 @@ def collect_pairs(ids, offsets, keep_prob, held_out, seed, epoch, window, dynami
         return 0
     s = sentence_of(offsets, lo)
     for centre in range(lo, hi):
-        while offsets[s + 1] <= centre:
-            s += 1
-        if is_held_out(held_out, s) or not is_kept(ids, keep_prob, key, centre):
-            continue
-        m = context_positions(ids, keep_prob, key, centre, offsets[s], offsets[s + 1], window, dynamic, scratch)
+        s, m = walk_centre(ids, offsets, keep_prob, held_out, key, s, centre, window, dynamic, scratch)
         for k in range(m):
             out_centre[n] = ids[centre]
             out_context[n] = ids[scratch[k]]

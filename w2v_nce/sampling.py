@@ -1,7 +1,7 @@
 """Candidate distributions for the trainer, in NumPy: probabilities and the alias table for O(1) draws."""
 import numpy as np
 
-from .kernels import SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, SAMPLER_UNIGRAM, Noise
+from .structs import SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, SAMPLER_UNIGRAM, Noise
 from .losses import log_uniform_probabilities, unigram_probabilities
 
 SAMPLER_CODES = {"log_uniform": SAMPLER_LOG_UNIFORM, "unigram": SAMPLER_UNIGRAM, "uniform": SAMPLER_UNIFORM}

@@ -20,13 +20,13 @@ from .config import tidy
 from .embeddings import Embeddings
 from .errors import ConfigError, TrainingDiverged
 from .evaluate import headline
-from .kernels import LOSS_NCE, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, Model, Settings, Text, seed_states, train_block
+from .kernels import seed_states, train_block
 from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
+from .structs import LOSS_CODES, Model, Settings, Text
 
 BLOCK_TOKENS = 10_000
 STOP_WAIT = 5.0  # seconds an interrupt waits for the workers to finish their blocks
-LOSS_CODES = {"nce": LOSS_NCE, "sampled_softmax": LOSS_SAMPLED_SOFTMAX, "neg": LOSS_NEG}
 
 
 @dataclass
@@ -157,14 +157,40 @@ class Progress:
             self.bar.close()
 
 
-def _stop_workers(stop, workers):
-    """Ask the workers to stop after their current block and wait STOP_WAIT seconds at most: a block that
-    runs longer is left to its daemon thread, which dies with the process, so an interrupt always ends
-    the run."""
-    stop.set()
-    deadline = time.monotonic() + STOP_WAIT
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
+class ThreadExecutor:
+    """Runs an epoch's workers as threads of this process (the kernels release the GIL), sharing the model
+    arrays (Hogwild). The seam another executor (processes, a cluster) replaces: `run` gets the work of one
+    worker, work(t) for t in range(workers), the event that asks them to stop, and a tick to call while
+    they run."""
+
+    def __init__(self, workers):
+        self.workers = workers
+
+    def run(self, work, stop, tick):
+        threads = []
+        try:
+            for t in range(self.workers):
+                threads.append(threading.Thread(target=work, args=(t,), daemon=True))
+                threads[-1].start()
+            while any(thread.is_alive() for thread in threads):
+                threads[0].join(0.25)
+                tick()
+        except RuntimeError as exc:  # the system refused a thread
+            self._stop(stop, threads)
+            raise ConfigError(f"cannot start {self.workers} worker threads ({exc}); lower --threads") from None
+        except KeyboardInterrupt:
+            self._stop(stop, threads)
+            raise
+
+    @staticmethod
+    def _stop(stop, threads):
+        """Ask the workers to stop after their current block and wait STOP_WAIT seconds at most: a block that
+        runs longer is left to its daemon thread, which dies with the process, so an interrupt always ends
+        the run."""
+        stop.set()
+        deadline = time.monotonic() + STOP_WAIT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def train(corpus, config, progress="none", init=None, state=None, hooks=()):
@@ -188,6 +214,7 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
     model = state.model
     n_tokens = corpus.n_tokens
     rngs = [state.rng_states[t:t + 1] for t in range(threads)]  # views: the kernels advance the state
+    executor = ThreadExecutor(threads)
     stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
     stamp_bases = [0] * threads
     lr0, min_lr = config.lr, config.resolved_min_lr
@@ -235,20 +262,8 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
 
             epoch_start = time.perf_counter()
             lr_start = current_lr()
-            workers = []
-            try:
-                for t in range(threads):
-                    workers.append(threading.Thread(target=work, args=(t,), daemon=True))
-                    workers[-1].start()
-                while any(w.is_alive() for w in workers):
-                    workers[0].join(0.25)
-                    reporter.update(epoch, int(done.sum()), current_lr(), loss.sum() / max(pairs.sum(), 1))
-            except RuntimeError as exc:  # the system refused a thread
-                _stop_workers(stop, workers)
-                raise ConfigError(f"cannot start {threads} worker threads ({exc}); lower --threads") from None
-            except KeyboardInterrupt:
-                _stop_workers(stop, workers)
-                raise
+            executor.run(work, stop, lambda: reporter.update(epoch, int(done.sum()), current_lr(),
+                                                             loss.sum() / max(pairs.sum(), 1)))
             if failure:
                 raise failure[0]
             seconds = time.perf_counter() - epoch_start

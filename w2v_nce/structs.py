@@ -1,0 +1,19 @@
+"""The plain data the Numba kernels take and the rest of the package passes around: named tuples of arrays,
+the integer codes of the losses and samplers, and two float constants. No Numba here, so importing a type
+compiles nothing."""
+from collections import namedtuple
+
+LOSS_NCE, LOSS_SAMPLED_SOFTMAX, LOSS_NEG = 0, 1, 2
+LOSS_CODES = {"nce": LOSS_NCE, "sampled_softmax": LOSS_SAMPLED_SOFTMAX, "neg": LOSS_NEG}
+SAMPLER_LOG_UNIFORM, SAMPLER_UNIGRAM, SAMPLER_UNIFORM = 0, 1, 2
+
+FLT_MAX = 3.4028234663852886e38  # the largest float32: a masked logit is -FLT_MAX, as in TensorFlow
+UNIT_53 = 1.0 / 9007199254740992.0  # 2^-53: 53 random bits times this is a uniform double in [0, 1)
+
+Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
+# int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
+Text = namedtuple("Text", "ids offsets keep_prob held_out")
+# kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
+Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
+# max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
+Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits share_negatives seed epoch max_contexts")
