@@ -103,9 +103,11 @@ def measurement_hooks(corpus, config, evaluations, holdout_file):
     if config.holdout and holdout_file is not None:
         raise ConfigError("--holdout and --holdout-file: give one of them")
     if config.holdout:
-        hooks.append(HeldOutLoss(corpus_pairs(corpus, config.holdout, config.seed, config.window)))
+        hooks.append(HeldOutLoss(corpus_pairs(corpus, config.holdout, config.seed, config.window),
+                                 config.resolved_threads))
     elif holdout_file is not None:
-        hooks.append(HeldOutLoss(file_pairs(holdout_file, corpus.vocab, config.lowercase, config.window)))
+        hooks.append(HeldOutLoss(file_pairs(holdout_file, corpus.vocab, config.lowercase, config.window),
+                                 config.resolved_threads))
     if evaluations:
         hooks.append(EpochEvaluation(evaluations, corpus.vocab.words))
     return hooks

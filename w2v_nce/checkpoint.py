@@ -186,7 +186,8 @@ class CheckpointWriter:
         if self.epochs_saved == 0:
             return "no epoch was complete, so there is nothing to resume; files already written are intact"
         corpus = "" if self.record["files"] is not None else " CORPUS..."
-        return (f"epochs 1-{self.epochs_saved} of {epochs} are saved in "
+        saved = "epoch 1 of" if self.epochs_saved == 1 else f"epochs 1-{self.epochs_saved} of"
+        return (f"{saved} {epochs} {'is' if self.epochs_saved == 1 else 'are'} saved in "
                 f"{os.path.join(self.out_dir, CHECKPOINT_DIR)}; continue with: "
                 f"w2v-nce train --resume {shlex.quote(self.out_dir)}{corpus}")
 

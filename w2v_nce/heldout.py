@@ -14,6 +14,7 @@ so they are computed once per distinct input word: a BLAS product of a chunk of 
 pass over each row of logits in Numba (float32 exp and log1p, float64 sums).
 """
 import lzma
+import threading
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from .words import MAX_WORD_BYTES
 
 MAX_PAIRS = 100_000
 INPUT_CHUNK = 512  # rows of logits per BLAS product: 512 x V float32
+SUM_RUN = 256      # float32 terms summed before a float64 sum
 
 
 @dataclass
@@ -95,24 +97,34 @@ def _cut(token):
     return token[:MAX_WORD_BYTES]
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _row_sums(logits, logsumexp, softplus_sum):
-    """Per row of logits: logsumexp and the sum of softplus, float32 terms summed in float64."""
-    for r in range(logits.shape[0]):
-        row = logits[r]
-        top = row.max()
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _row_sums(logits, lo, hi, logsumexp, softplus_sum):
+    """For rows lo..hi of logits: logsumexp and the sum of softplus. The terms are float32 (vectorized),
+    summed in float32 over runs of SUM_RUN and those partial sums in float64."""
+    n = logits.shape[1]
+    zero = np.float32(0.0)
+    for r in range(lo, hi):
+        top = zero + logits[r, 0]
+        for k in range(1, n):
+            top = max(top, logits[r, k])
         exps = 0.0
         softplus = 0.0
-        for k in range(row.shape[0]):
-            value = row[k]
-            exps += exp32(value - top)
-            softplus += max(value, np.float32(0.0)) + log1p32(exp32(-abs(value)))
+        for start in range(0, n, SUM_RUN):
+            run_exps = zero
+            run_softplus = zero
+            for k in range(start, min(start + SUM_RUN, n)):
+                value = logits[r, k]
+                run_exps += exp32(value - top)
+                run_softplus += max(value, zero) + log1p32(exp32(-abs(value)))
+            exps += run_exps
+            softplus += run_softplus
         logsumexp[r] = np.float64(top) + np.log(exps)
         softplus_sum[r] = softplus
 
 
-def full_losses(model, pairs):
-    """(mean full softmax loss, mean full sigmoid loss) per pair, in float64."""
+def full_losses(model, pairs, threads=1):
+    """(mean full softmax loss, mean full sigmoid loss) per pair, in float64; the row sums on `threads`
+    threads."""
     distinct, inverse = np.unique(pairs.inputs, return_inverse=True)
     logsumexp = np.empty(len(distinct))
     softplus_sum = np.empty(len(distinct))
@@ -121,7 +133,13 @@ def full_losses(model, pairs):
         hi = min(lo + INPUT_CHUNK, len(distinct))
         logits = model.w_in[distinct[lo:hi]] @ out_t
         logits += model.b_out
-        _row_sums(logits, logsumexp[lo:hi], softplus_sum[lo:hi])
+        cuts = np.linspace(0, hi - lo, max(1, min(threads, hi - lo)) + 1).astype(np.int64)
+        workers = [threading.Thread(target=_row_sums, args=(logits, a, b, logsumexp[lo:hi], softplus_sum[lo:hi]))
+                   for a, b in zip(cuts[:-1], cuts[1:])]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
     label_logits = (np.einsum("ij,ij->i", model.w_in[pairs.inputs].astype(np.float64),
                               model.w_out[pairs.labels].astype(np.float64))
                     + model.b_out[pairs.labels].astype(np.float64))
@@ -133,12 +151,12 @@ class HeldOutLoss:
     """Epoch-end hook: the held-out losses into the epoch's metrics as "heldout": {"pairs", "softmax_loss",
     "sigmoid_loss"} (means per pair), and the time they took as "heldout_seconds"."""
 
-    def __init__(self, pairs):
-        self.pairs = pairs
+    def __init__(self, pairs, threads=1):
+        self.pairs, self.threads = pairs, threads
 
     def __call__(self, state):
         started = time.perf_counter()
-        softmax, sigmoid = full_losses(state.model, self.pairs)
+        softmax, sigmoid = full_losses(state.model, self.pairs, self.threads)
         metrics = state.epochs[-1]
         metrics["heldout"] = {"pairs": len(self.pairs), "softmax_loss": softmax, "sigmoid_loss": sigmoid}
         metrics["heldout_seconds"] = round(time.perf_counter() - started, 3)

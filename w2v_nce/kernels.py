@@ -61,7 +61,7 @@ def seed_states(seed, n_threads):
 # more than it computes. Announcing the rows of the next step lets their cache misses overlap. Every
 # announced row is written soon after, so it is fetched for writing (PREFETCHW): the line arrives owned
 # by this core, and a write to a row the other thread touched last needs no second trip between cores
-# (scripts/probe_sharing.py measures it; the README has the figures).
+# (scripts/probe_sharing.py compares shared with private weights).
 
 
 @intrinsic
