@@ -14,14 +14,14 @@ from .corpus import CorpusSettings, prepare_corpus
 from .embeddings import Embeddings
 from .errors import ConfigError, CorpusError, OutputError
 from .evaluate import evaluate_file
-from .io_utils import atomic_open, output_directory_lock, replace_files
-from .structs import Model
-from .modelfile import load_model, save_model
 from .heldout import HeldOutLoss, corpus_pairs, file_pairs
+from .io_utils import atomic_open, output_directory_lock, replace_files
+from .modelfile import load_model, save_model
 from .monitor import EpochEvaluation
 from .pairs import iter_pairs
 from .preflight import check_output, check_run
 from .projector import write_projector
+from .structs import Model
 from .train import TrainResult
 from .train import train as train_model
 

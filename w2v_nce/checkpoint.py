@@ -2,9 +2,9 @@
 
 Members (read without pickle): w_in, w_out, b_out (the model), words (the vocabulary, '\\n'-separated UTF-8
 as uint8), rng_states (uint64 [workers]: each worker's xorshift state) and record (JSON as uint8): the
-resolved config (YAML text), the metrics of the epochs done, and what the run trained on: the corpus files (absolute path, size, modification time), the number
-of tokens and sentences, and a digest of the vocabulary (its words and counts). The file is replaced
-atomically, so it always holds one complete epoch.
+resolved config (YAML text), the metrics of the epochs done, and what the run trained on: the corpus files
+(absolute path, size, modification time), the number of tokens and sentences, and a digest of the
+vocabulary (its words and counts). The file is replaced atomically, so it always holds one complete epoch.
 """
 import contextlib
 import hashlib

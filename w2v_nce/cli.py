@@ -18,6 +18,7 @@ import click
 import numpy as np
 
 from . import api, datasets
+from . import plot as plots
 from .cache import CorpusCache, default_cache_dir, describe_entry
 from .config import FIELDS, LOSSES, given_settings, resolve
 from .errors import Interrupted, W2VError, W2VWarning
@@ -340,7 +341,6 @@ def plot(run, output, words):
     """Draw a run (an output directory, or its metrics.json): training and held-out losses, per-epoch
     evaluation scores and the learning rate against epochs; or, with --words, a 2-D map of the words.
     Needs matplotlib (pip install 'w2v-nce[plot]')."""
-    from . import plot as plots  # matplotlib loads only here
     directory = run if os.path.isdir(run) else os.path.dirname(run)
     if words is not None:
         output = output or os.path.join(directory, "words.png")
