@@ -87,6 +87,8 @@ def test_small_corpora_train_more_epochs_by_the_documented_rule():
     config = resolve(overrides={"epochs": 5, "small_corpus_tokens": 10_000_000})
     assert config.for_corpus(20_000_000).epochs == 5 and config.for_corpus(10_000_000).epochs == 5
     assert config.for_corpus(2_500_000).epochs == 8  # 5 * 4 ** (1/3) = 7.9
+    assert config.for_corpus(2_500_000).lr == pytest.approx(config.lr / (8 / 5) ** 0.5)
+    assert config.for_corpus(20_000_000).lr == config.lr
     assert config.for_corpus(1_000_000).epochs == 11  # 5 * 10 ** (1/3) = 10.8
     assert config.for_corpus(10_000).epochs == 15  # at most 3x
     assert config.for_corpus(2_500_000).small_corpus_tokens == 0  # spent: the result re-runs as it ran
@@ -97,9 +99,11 @@ def test_small_corpora_train_more_epochs_by_the_documented_rule():
 def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_path):
     toy_tokens = 440_017
     result = cli("train", TOY_CORPUS, "--epochs", "1", "--dim", "8", "--small-corpus-tokens", 8 * toy_tokens)
-    assert "2 epochs (1 scaled up for a corpus of" in result.stderr
+    lr = resolve().lr
+    assert f"2 epochs at lr {lr / 2 ** 0.5:g} (from 1 epochs at lr {lr:g}, for a corpus of" in result.stderr
     written = yaml.safe_load((tmp_path / "w2v-out" / "config.yaml").read_text())
     assert written["epochs"] == 2 and written["small_corpus_tokens"] == 0
+    assert written["lr"] == pytest.approx(lr / 2 ** 0.5)
     assert len(json.loads((tmp_path / "w2v-out" / "metrics.json").read_text())["epochs"]) == 2
 
 

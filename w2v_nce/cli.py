@@ -299,8 +299,8 @@ def train(corpus, config_file, out, resume, init, evaluations, holdout_file, qui
         result = api.train(corpus, config, progress=progress, out=out, init=init, **run_options)
     if not quiet:
         ran, last = result.config, result.epochs[-1]
-        scaled = f" ({config.epochs} scaled up for a corpus of {result.vocab.total} tokens)" \
-            if ran.epochs != config.epochs else ""
+        scaled = (f" at lr {ran.lr:g} (from {config.epochs} epochs at lr {config.lr:g}, for a corpus of "
+                  f"{result.vocab.total} tokens)" if ran.epochs != config.epochs else "")
         click.echo(f"{len(result.vocab)} words x {ran.dim} dims, {ran.loss} loss, {ran.epochs} epochs{scaled} "
                    f"in {result.seconds:.1f} s (final loss {last['loss']:.4f}/pair); wrote "
                    f"{', '.join(api.OUTPUT_FILES)} to {out}/", err=True)

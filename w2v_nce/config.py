@@ -6,6 +6,7 @@ given with --config, then command-line options; `resolve` validates the merged m
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -64,8 +65,8 @@ class TrainConfig:
     epochs: int = setting(5, "Passes over the corpus.", minimum=1)
     small_corpus_tokens: int = setting(
         0, "A corpus of fewer in-vocabulary tokens than this trains epochs * (this / tokens)^(1/3) epochs (at "
-           "most 3x): a small corpus needs more passes. 0: epochs as given, which an explicit --epochs also means "
-           "unless this is given too.", minimum=0)
+           "most 3x) at lr / sqrt(that factor): a small corpus needs more passes. 0: epochs and lr as given, "
+           "which an explicit --epochs also means unless this is given too.", minimum=0)
     lr: float = setting(0.025, "Initial learning rate, decayed linearly.", above=0)
     min_lr: float | None = setting(None, "Final learning rate (default: lr * 1e-4).", minimum=0)
     threads: int = setting(0, "Worker threads (0: all cores).", minimum=0)
@@ -90,12 +91,17 @@ class TrainConfig:
         return self.threads or available_cores()
 
     def for_corpus(self, n_tokens):
-        """The config that trains on a corpus of n_tokens in-vocabulary tokens: epochs scaled by the
-        small_corpus_tokens rule, which is then spent (0), so the result re-runs exactly as it ran."""
+        """The config that trains on a corpus of n_tokens in-vocabulary tokens, by the small_corpus_tokens
+        rule: epochs scaled up by (small_corpus_tokens / n_tokens)^(1/3) (at most MAX_EPOCH_SCALE) and the
+        learning rate down by the square root of the factor the epochs grew by (many passes at a high rate
+        overshoot on small corpora). The rule is then spent (0), so the result re-runs exactly as it ran."""
         if not self.small_corpus_tokens or n_tokens >= self.small_corpus_tokens:
             return dataclasses.replace(self, small_corpus_tokens=0)
         factor = min(MAX_EPOCH_SCALE, (self.small_corpus_tokens / max(n_tokens, 1)) ** (1 / 3))
-        return dataclasses.replace(self, epochs=max(self.epochs, round(self.epochs * factor)), small_corpus_tokens=0)
+        epochs = max(self.epochs, round(self.epochs * factor))
+        lr = tidy(self.lr / math.sqrt(epochs / self.epochs))
+        min_lr = None if self.min_lr is None else min(self.min_lr, lr)
+        return dataclasses.replace(self, epochs=epochs, lr=lr, min_lr=min_lr, small_corpus_tokens=0)
 
     def to_dict(self):
         """Every field, with defaults that depend on others filled in (re-runnable with --config)."""
