@@ -204,6 +204,20 @@ def test_cache_list_and_clear(cli, tmp_path):
     assert entries(tmp_path / "cache") == []
 
 
+def test_an_entry_of_an_older_version_is_listed_as_unusable_and_pruned_first(cli, tmp_path):
+    path = corpus_file(tmp_path)
+    cli("vocab", path, "--min-count", "1", "--cache-dir", "cache", "-o", "v.txt")
+    old = tmp_path / "cache" / "0123456789abcdef01234567"
+    old.mkdir()
+    (old / "meta.json").write_text('{"format": 1}')
+    (old / "ids.npy").write_bytes(b"\0" * 4096)
+    lines = cli("cache", "list", "--cache-dir", "cache").stdout.splitlines()
+    assert lines[0].startswith("0123456789abcdef01234567") and "written 0.0 hours ago  unusable: " in lines[0]
+    assert "used 0.0 hours ago" in lines[1] and path in lines[1]
+    removed = CorpusCache(str(tmp_path / "cache")).prune(max_bytes=0)
+    assert [info.key for info in removed][0] == "0123456789abcdef01234567"
+
+
 def test_an_entry_in_use_is_not_cleared(tmp_path):
     path, cache = corpus_file(tmp_path), str(tmp_path / "cache")
     key = os.path.basename(prepare_corpus([path], SETTINGS, cache_dir=cache).cache_path)

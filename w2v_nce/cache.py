@@ -82,6 +82,7 @@ class EntryInfo:
     last_used: float
     sources: list
     settings: dict
+    problem: str = ""  # why the entry cannot be used (damaged, or written by another version), else ""
 
 
 class CorpusCache:
@@ -152,7 +153,7 @@ class CorpusCache:
             raise
 
     def entries(self):
-        """Every entry, least recently used first."""
+        """Every entry: the unusable ones first, then least recently used first."""
         infos = []
         try:
             names = os.listdir(self.directory)
@@ -162,14 +163,16 @@ class CorpusCache:
             path = os.path.join(self.directory, name)
             if name.startswith(".") or not os.path.isdir(path):
                 continue
+            problem = ""
             try:
                 meta = read_meta(path)
                 last_used = os.path.getmtime(os.path.join(path, "meta.json"))
-            except (DamagedEncoding, OSError):
-                meta, last_used = {}, 0.0
+            except (DamagedEncoding, OSError) as exc:
+                meta, problem = {}, str(exc)
+                last_used = _mtime_or_zero(path)
             infos.append(EntryInfo(name, path, _tree_bytes(path), last_used, meta.get("sources", []),
-                                   meta.get("settings", {})))
-        return sorted(infos, key=lambda info: info.last_used)
+                                   meta.get("settings", {}), problem))
+        return sorted(infos, key=lambda info: (not info.problem, info.last_used))
 
     def remove(self, key):
         """Delete an entry unless a run is using it; returns whether it was deleted."""
@@ -204,8 +207,18 @@ def _tree_bytes(path):
     return total
 
 
+def _mtime_or_zero(path):
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
 def describe_entry(info):
     age = time.time() - info.last_used
     when = f"{age / 86400:.1f} days ago" if age >= 86400 else f"{age / 3600:.1f} hours ago"
+    if info.problem:
+        return (f"{info.key}  {format_bytes(info.bytes):>9}  written {when}  unusable: {info.problem} "
+                f"(rebuilt when its corpus is used again; `w2v-nce cache clear {info.key}` removes it)")
     settings = ", ".join(f"{k}={v}" for k, v in info.settings.items())
     return f"{info.key}  {format_bytes(info.bytes):>9}  used {when}  {settings}  {' '.join(info.sources)}"
