@@ -6,7 +6,6 @@ import pytest
 from click.testing import CliRunner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.path.join(ROOT, "..", "shared", "data")
 TOY_CORPUS = os.path.join(ROOT, "data", "toy.txt")
 TOY_ANALOGIES = os.path.join(ROOT, "data", "toy-analogies.txt")
 
@@ -15,13 +14,6 @@ TOY_ANALOGIES = os.path.join(ROOT, "data", "toy-analogies.txt")
 def isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own corpus cache directory."""
     monkeypatch.setenv("W2V_NCE_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def shared_data():
-    if not os.path.isdir(SHARED_DATA):
-        pytest.skip("../shared/data is not present")
-    return SHARED_DATA
 
 
 @pytest.fixture

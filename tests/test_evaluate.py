@@ -1,10 +1,10 @@
 """Analogy and word-pair evaluation: hand-made cases with known answers, and gensim question for question."""
-import os
 
 import numpy as np
 import pytest
 
 from conftest import write
+from w2v_nce import datasets
 from w2v_nce.embeddings import Embeddings
 from w2v_nce.errors import EvaluationError
 from w2v_nce.evaluate import evaluate_analogies, evaluate_file, evaluate_word_pairs, rank_average
@@ -97,25 +97,23 @@ def test_rank_average_matches_scipy():
 
 @pytest.fixture(scope="module")
 def random_google_vectors(tmp_path_factory):
-    """Random vectors over the Google analogy words, some upper-cased, in random frequency order."""
-    data = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-    if not os.path.isdir(data):
-        pytest.skip("../shared/data is not present")
-    words = sorted({w for line in open(os.path.join(data, "questions-words.txt")) if not line.startswith(":")
+    """Random vectors over the Google analogy words, some upper-cased, in random frequency order (the
+    evaluation sets are the ones shipped with the package, byte for byte those of ../shared/data)."""
+    words = sorted({w for line in open(datasets.path("google-analogies")) if not line.startswith(":")
                     for w in line.split()})
     rng = np.random.default_rng(0)
     words = [w.upper() if rng.random() < 0.1 else w.lower() for w in rng.permutation(words)]
     words = list(dict.fromkeys(words))
     path = str(tmp_path_factory.mktemp("v") / "random.txt")
     Embeddings(words, rng.normal(size=(len(words), 30)).astype(np.float32)).save(path, binary=False)
-    return path, data
+    return path
 
 
 @pytest.mark.parametrize("restrict_vocab", [30000, 400])
 def test_analogies_equal_gensim_question_for_question(random_google_vectors, restrict_vocab):
     keyed = pytest.importorskip("gensim.models").KeyedVectors
-    path, data = random_google_vectors
-    questions = os.path.join(data, "questions-words.txt")
+    path = random_google_vectors
+    questions = datasets.path("google-analogies")
     kv = keyed.load_word2vec_format(path)
     score, sections = kv.evaluate_word_analogies(questions, restrict_vocab=restrict_vocab, case_insensitive=True)
     ours = evaluate_analogies(Embeddings.load(path), questions, restrict_vocab=restrict_vocab)
@@ -129,11 +127,11 @@ def test_analogies_equal_gensim_question_for_question(random_google_vectors, res
 
 def test_word_pairs_equal_gensim(random_google_vectors):
     keyed = pytest.importorskip("gensim.models").KeyedVectors
-    path, data = random_google_vectors
+    path = random_google_vectors
     kv = keyed.load_word2vec_format(path)
-    for name in ("wordsim353.tsv", "simlex999.txt"):
-        pearson, spearman, oov = kv.evaluate_word_pairs(os.path.join(data, name), case_insensitive=True)
-        ours = evaluate_file(Embeddings.load(path), os.path.join(data, name))
+    for name in ("wordsim353", "simlex999"):
+        pearson, spearman, oov = kv.evaluate_word_pairs(datasets.path(name), case_insensitive=True)
+        ours = evaluate_file(Embeddings.load(path), datasets.path(name))
         assert ours["spearman"] == pytest.approx(spearman[0], abs=1e-6)
         assert ours["pearson"] == pytest.approx(pearson[0], abs=1e-5)
         assert ours["oov_pairs"] / ours["pairs"] * 100 == pytest.approx(oov, abs=1e-9)
