@@ -107,6 +107,8 @@ def test_holdout_options_are_checked_before_training(tmp_path, cli):
     assert "--holdout" in result.output
     result = cli("train", TOY_CORPUS, "--holdout", "0.1", "--holdout-file", TOY_CORPUS, "--out", "x", exit_code=1)
     assert "--holdout and --holdout-file: give one of them" in result.output
+    result = cli("train", TOY_CORPUS, "--holdout", "1e-9", "--out", "x", exit_code=1)
+    assert "--holdout 1e-09 holds out none of the corpus's 40000 sentences; raise it" in result.output
     result = cli("train", TOY_CORPUS, "--holdout-file", "missing.txt", "--out", "x", exit_code=1)
     assert "missing.txt: no such file" in result.output
     with pytest.raises(ConfigError):

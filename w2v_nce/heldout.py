@@ -54,6 +54,9 @@ def _pairs(ids, offsets, sentences, window, max_pairs, source):
 def corpus_pairs(corpus, fraction, seed, window, max_pairs=MAX_PAIRS):
     """The pairs of the corpus's held-out sentences (config.holdout)."""
     sentences = np.flatnonzero(held_out_sentences(corpus.n_sentences, fraction, seed)).astype(np.int64)
+    if len(sentences) == 0:
+        raise CorpusError(f"--holdout {fraction:g} holds out none of the corpus's {corpus.n_sentences} sentences; "
+                          f"raise it (or give --holdout-file)")
     return _pairs(np.asarray(corpus.ids), np.asarray(corpus.offsets), sentences, window, max_pairs,
                   f"--holdout {fraction:g}")
 
