@@ -9,7 +9,7 @@ from conftest import TOY_CORPUS, write
 from w2v_nce import api, losses
 from w2v_nce.config import resolve
 from w2v_nce.corpus import CorpusSettings, prepare_corpus
-from w2v_nce.errors import ConfigError, CorpusError
+from w2v_nce.errors import ConfigError, CorpusError, W2VWarning
 from w2v_nce.heldout import corpus_pairs, file_pairs, full_losses
 from w2v_nce.modelfile import load_model
 from w2v_nce.structs import Model
@@ -37,6 +37,17 @@ def test_the_pair_rule_every_pair_within_the_window_in_file_order_capped(tmp_pat
     assert list(capped.labels) == list(pairs.labels[:3]) and list(capped.inputs) == list(pairs.inputs[:3])
     with pytest.raises(CorpusError, match="no held-out pairs"):
         file_pairs(write(tmp_path / "empty.txt", "zzz\n"), corpus.vocab, lowercase=False, window=2)
+
+
+def test_a_held_out_file_cuts_long_tokens_as_the_corpus_does(tmp_path):
+    long = "\u00e9" * 800 + "x"  # 1601 bytes: cut to 1000 bytes, 500 characters
+    with pytest.warns(W2VWarning, match="3 tokens longer than 1000 bytes were cut"):
+        corpus = prepare_corpus([write(tmp_path / "c.txt", f"a {long} b\n" * 3)], CorpusSettings(min_count=1))
+    assert "\u00e9" * 500 in corpus.vocab.words
+    pairs = file_pairs(write(tmp_path / "h.txt", f"a {long}\n"), corpus.vocab, lowercase=False, window=2)
+    words = corpus.vocab.words
+    assert [(words[c], words[x]) for c, x in zip(pairs.labels, pairs.inputs)] == [
+        ("a", "\u00e9" * 500), ("\u00e9" * 500, "a")]
 
 
 def test_full_losses_equal_the_float64_reference(tmp_path):

@@ -21,7 +21,7 @@ from .config import parse_yaml, validate
 from .errors import ConfigError, CorpusError, ModelFormatError, OutputError, W2VWarning
 from .io_utils import atomic_open
 from .structs import Model
-from .modelfile import check_loadable, load_model, npz_headers
+from .modelfile import array_words, check_loadable, load_model, npz_headers, text_array, words_array
 from .train import RunState
 
 CHECKPOINT_DIR = "checkpoint"
@@ -99,8 +99,8 @@ class Checkpoint:
     def continued_config(self, given):
         """The run's config with the settings given for the resumed run (a mapping of explicitly given
         values); ConfigError naming a setting that would change the model, or epochs below those done."""
-        config = validate({**self.config.to_dict(), **given}, "the resumed run's settings")
         saved = self.config.to_dict()
+        config = validate({**saved, **given}, "the resumed run's settings")
         for name, value in config.to_dict().items():
             if name not in CONTINUABLE and value != saved[name]:
                 raise ConfigError(f"--{name.replace('_', '-')}: the run in {self.path} was trained with "
@@ -113,12 +113,12 @@ class Checkpoint:
 
 
 def save_checkpoint(out_dir, config, state, words, record):
-    """Write OUT/checkpoint/state.npz atomically (see the module docstring)."""
+    """Write OUT/checkpoint/state.npz atomically (see the module docstring); words: the vocabulary as
+    modelfile.words_array makes it."""
     text = json.dumps({"format": CHECKPOINT_FORMAT, "config": config.to_yaml(), "epochs": state.epochs,
                        "corpus": record})
-    arrays = {"w_in": state.model.w_in, "w_out": state.model.w_out, "b_out": state.model.b_out,
-              "words": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
-              "rng_states": state.rng_states, "record": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    arrays = {"w_in": state.model.w_in, "w_out": state.model.w_out, "b_out": state.model.b_out, "words": words,
+              "rng_states": state.rng_states, "record": text_array(text)}
     with atomic_open(checkpoint_path(out_dir), "wb") as out:
         np.savez(out, **{name: np.asarray(array, dtype=MEMBERS[name][0]) for name, array in arrays.items()})
 
@@ -140,7 +140,7 @@ def load_checkpoint(out_dir):
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in MEMBERS}
         record = json.loads(arrays["record"].tobytes().decode("utf-8"))
-        words = arrays["words"].tobytes().decode("utf-8").split("\n")
+        words = array_words(arrays["words"])
         config = validate(parse_yaml(record["config"].encode("utf-8"), f"{path} (config)"), f"{path} (config)")
         epochs, corpus = list(record["epochs"]), dict(record["corpus"])
         if record.get("format") != CHECKPOINT_FORMAT:
@@ -164,7 +164,8 @@ class CheckpointWriter:
     the end, or kept elsewhere if that fails too."""
 
     def __init__(self, out_dir, config, words, record, state=None):
-        self.out_dir, self.config, self.words, self.record = out_dir, config, words, record
+        self.out_dir, self.config, self.record = out_dir, config, record
+        self.words = words_array(words)  # encoded once, written after every epoch
         self.epochs_saved = state.epochs_done if state is not None else 0
         self.failed = False
 

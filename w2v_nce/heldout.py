@@ -23,7 +23,7 @@ from numba import njit
 
 from .errors import CorpusError
 from .pairs import held_out_sentences, window_pairs
-from .tokenize import open_corpus
+from .tokenize import cut_length, open_corpus
 from .vecmath import FASTMATH, exp32, log1p32
 from .words import MAX_WORD_BYTES
 
@@ -91,13 +91,10 @@ def file_pairs(path, vocab, lowercase, window, max_pairs=MAX_PAIRS):
 
 
 def _cut(token):
-    """A token cut to MAX_WORD_BYTES at a UTF-8 character boundary, as the corpus scan cuts it."""
+    """A token cut to MAX_WORD_BYTES at a UTF-8 character boundary, by the corpus scan's own rule."""
     if len(token) <= MAX_WORD_BYTES:
         return token
-    for back in range(4):
-        if token[MAX_WORD_BYTES - back] & 0xC0 != 0x80:
-            return token[:MAX_WORD_BYTES - back]
-    return token[:MAX_WORD_BYTES]
+    return token[:cut_length(np.frombuffer(token, dtype=np.uint8), 0)]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")

@@ -26,13 +26,27 @@ OPTIONAL = {"metrics": ("|u1", 1)}
 MAX_METRICS_BYTES = 64 << 20
 
 
+def text_array(text):
+    """A str as the uint8 array of its UTF-8 bytes: how .npz members hold text (no pickle)."""
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def words_array(words):
+    """The vocabulary as one '\\n'-separated text member."""
+    return text_array("\n".join(words))
+
+
+def array_words(array):
+    """The words of a words_array member (UnicodeDecodeError if it is not UTF-8)."""
+    return array.tobytes().decode("utf-8").split("\n")
+
+
 def save_model(path, model, vocab, config, metrics=None):
     """Write model.npz atomically (see the module docstring)."""
     arrays = {"w_in": model.w_in, "w_out": model.w_out, "b_out": model.b_out, "counts": vocab.counts,
-              "words": np.frombuffer("\n".join(vocab.words).encode("utf-8"), dtype=np.uint8),
-              "config": np.frombuffer(config.to_yaml().encode("utf-8"), dtype=np.uint8)}
+              "words": words_array(vocab.words), "config": text_array(config.to_yaml())}
     if metrics is not None:
-        arrays["metrics"] = np.frombuffer(json.dumps(metrics).encode("utf-8"), dtype=np.uint8)
+        arrays["metrics"] = text_array(json.dumps(metrics))
     kinds = {**MEMBERS, **OPTIONAL}
     with atomic_open(path, "wb") as out:
         np.savez(out, **{name: np.asarray(array, dtype=kinds[name][0]) for name, array in arrays.items()})
@@ -107,7 +121,7 @@ def load_model(path):
     except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise ModelFormatError(f"{path}: not a readable w2v-nce model ({exc})") from None
     try:
-        words = arrays["words"].tobytes().decode("utf-8").split("\n")
+        words = array_words(arrays["words"])
         metrics = json.loads(arrays["metrics"].tobytes().decode("utf-8")) if "metrics" in arrays else None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ModelFormatError(f"{path}: its words or metrics are not valid text ({exc})") from None

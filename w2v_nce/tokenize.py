@@ -97,7 +97,7 @@ def _probe(slots, meta, arena, data, start, length, h, prefix):
 
 
 @njit(cache=True, inline="always")
-def _cut_length(buf, start):
+def cut_length(buf, start):
     """MAX_WORD_BYTES, or up to 3 bytes less so as not to end inside a UTF-8 character."""
     for back in range(4):
         if (buf[start + MAX_WORD_BYTES - back] & 0xC0) != 0x80:
@@ -154,7 +154,7 @@ def _scan_kernel(buf, start, end, slots, meta, arena, table_state, scan_state, o
         length = j - i
         prefix_bits = np.int64(prefix)
         if length > MAX_WORD_BYTES:
-            length = _cut_length(buf, i)
+            length = cut_length(buf, i)
             h, prefix_bits = _hash_and_prefix(buf, i, length)
         slot, w = _probe(slots, meta, arena, buf, i, length, h, prefix_bits)
         if w < 0:
