@@ -35,7 +35,7 @@ def tokens_per_s(corpus, loss, n_tokens, threads, private):
     settings = epoch_settings(config, 0, corpus.longest_sentence)
     rngs = seed_states(config.seed, threads)
     stamps = [np.zeros(len(corpus.vocab), dtype=np.int64) for _ in range(threads)]
-    blocks = BlockQueue(n_tokens)
+    blocks = BlockQueue(0, n_tokens)
 
     def work(t):
         stamp_base = 0

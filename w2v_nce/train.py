@@ -107,19 +107,18 @@ def epoch_settings(config, epoch, longest_sentence):
 
 
 class BlockQueue:
-    """One epoch's token blocks [lo, hi) of BLOCK_TOKENS, handed out in corpus order to whichever
-    thread asks next."""
+    """Tokens [lo, hi) in blocks of BLOCK_TOKENS, handed out in corpus order to whichever thread asks next."""
 
-    def __init__(self, n_tokens):
-        self.n_tokens = n_tokens
-        self._starts = iter(range(0, n_tokens, BLOCK_TOKENS))
+    def __init__(self, lo, hi):
+        self.hi = hi
+        self._starts = iter(range(lo, hi, BLOCK_TOKENS))
         self._lock = threading.Lock()
 
     def next(self):
-        """The next block, or None when the epoch is handed out."""
+        """The next block, or None when the span is handed out."""
         with self._lock:
             lo = next(self._starts, None)
-        return None if lo is None else (lo, min(lo + BLOCK_TOKENS, self.n_tokens))
+        return None if lo is None else (lo, min(lo + BLOCK_TOKENS, self.hi))
 
 
 class Progress:
@@ -193,6 +192,61 @@ class ThreadExecutor:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+class Hogwild:
+    """The worker threads of one process over one shared model (lock-free, Hogwild): each thread's RNG state
+    (a view into `rng_states`, which the kernels advance in place) and draw stamps, and `train`, which runs
+    them over a span of the text."""
+
+    def __init__(self, rng_states, vocab_size):
+        self.threads = len(rng_states)
+        self.rngs = [rng_states[t:t + 1] for t in range(self.threads)]
+        self.stamps = [np.zeros(vocab_size, dtype=np.int64) for _ in range(self.threads)]
+        self.stamp_bases = [0] * self.threads
+        self.executor = ThreadExecutor(self.threads)
+
+    def train(self, text, model, noise, settings, lo, hi, lr_at, lr0, tick=None):
+        """Train on tokens [lo, hi) of `text`, each block at lr_at(tokens of the span done before it); returns
+        (summed loss, pairs, tokens done). tick(tokens done, mean loss so far) is called while the threads run.
+        Raises TrainingDiverged (lr0, the run's --lr, goes in its message) when a block's loss is not finite."""
+        done = np.zeros(self.threads, dtype=np.int64)      # per-thread tallies, summed without locks
+        loss = np.zeros(self.threads, dtype=np.float64)
+        pairs = np.zeros(self.threads, dtype=np.int64)
+        failure = []
+        stop = threading.Event()
+        blocks = BlockQueue(lo, hi)
+
+        def work(t):
+            try:
+                while not stop.is_set():
+                    block = blocks.next()
+                    if block is None:
+                        return
+                    block_lo, block_hi = block
+                    lr = lr_at(int(done.sum()))
+                    block_loss, block_pairs, batches = train_block(text, model, noise, settings, block_lo, block_hi,
+                                                                   lr, self.rngs[t], self.stamps[t],
+                                                                   self.stamp_bases[t])
+                    self.stamp_bases[t] += batches
+                    if not math.isfinite(block_loss):
+                        failure.append(TrainingDiverged(
+                            f"training diverged (non-finite loss) in epoch {settings.epoch + 1} at lr {lr:.4g}; "
+                            f"lower --lr (it was {lr0:g})"))
+                        stop.set()
+                        return
+                    loss[t] += block_loss
+                    pairs[t] += block_pairs
+                    done[t] += block_hi - block_lo
+            except BaseException as exc:  # reaches the caller through `failure`
+                failure.append(exc)
+                stop.set()
+
+        self.executor.run(work, stop, (lambda: tick(int(done.sum()), loss.sum() / max(pairs.sum(), 1)))
+                          if tick is not None else (lambda: None))
+        if failure:
+            raise failure[0]
+        return float(loss.sum()), int(pairs.sum()), int(done.sum())
+
+
 def train(corpus, config, progress="none", init=None, state=None, hooks=()):
     """Train on an EncodedCorpus with a TrainConfig; returns a TrainResult.
 
@@ -213,72 +267,44 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
         state = state.with_workers(config.seed, threads)
     model = state.model
     n_tokens = corpus.n_tokens
-    rngs = [state.rng_states[t:t + 1] for t in range(threads)]  # views: the kernels advance the state
-    executor = ThreadExecutor(threads)
-    stamps = [np.zeros(len(vocab), dtype=np.int64) for _ in range(threads)]
-    stamp_bases = [0] * threads
+    hogwild = Hogwild(state.rng_states, len(vocab))
     lr0, min_lr = config.lr, config.resolved_min_lr
-    total_work = config.epochs * n_tokens
     result = TrainResult(vocab, model, config, epochs=state.epochs)
     reporter = Progress(progress, n_tokens, config.epochs)
     started = time.perf_counter()
     try:
         for epoch in range(state.epochs_done, config.epochs):
-            settings = epoch_settings(config, epoch, longest_sentence)
-            done = np.zeros(threads, dtype=np.int64)      # tokens done this epoch, per thread
-            loss = np.zeros(threads, dtype=np.float64)    # per-thread float64 tallies
-            pairs = np.zeros(threads, dtype=np.int64)
-            failure = []
-            stop = threading.Event()
-            blocks = BlockQueue(n_tokens)
-
-            def current_lr():
-                progress_now = (epoch * n_tokens + int(done.sum())) / total_work
-                return max(min_lr, lr0 - (lr0 - min_lr) * progress_now)
-
-            def work(t):
-                try:
-                    while not stop.is_set():
-                        block = blocks.next()
-                        if block is None:
-                            return
-                        lo, hi = block
-                        lr = current_lr()
-                        block_loss, block_pairs, batches = train_block(text, model, noise, settings, lo, hi, lr,
-                                                                       rngs[t], stamps[t], stamp_bases[t])
-                        stamp_bases[t] += batches
-                        if not math.isfinite(block_loss):
-                            failure.append(TrainingDiverged(
-                                f"training diverged (non-finite loss) in epoch {epoch + 1} at lr {lr:.4g}; "
-                                f"lower --lr (it was {lr0:g})"))
-                            stop.set()
-                            return
-                        loss[t] += block_loss
-                        pairs[t] += block_pairs
-                        done[t] += hi - lo
-                except BaseException as exc:  # reaches the caller through `failure`
-                    failure.append(exc)
-                    stop.set()
+            def lr_at(done, epoch=epoch):
+                return decayed_lr(lr0, min_lr, (epoch * n_tokens + done) / (config.epochs * n_tokens))
 
             epoch_start = time.perf_counter()
-            lr_start = current_lr()
-            executor.run(work, stop, lambda: reporter.update(epoch, int(done.sum()), current_lr(),
-                                                             loss.sum() / max(pairs.sum(), 1)))
-            if failure:
-                raise failure[0]
-            seconds = time.perf_counter() - epoch_start
-            metrics = {"epoch": epoch + 1, "loss": tidy(loss.sum() / max(pairs.sum(), 1)),
-                       "pairs": int(pairs.sum()), "tokens": int(done.sum()), "seconds": round(seconds, 3),
-                       "words_per_s": round(done.sum() / seconds, 1), "lr_start": tidy(lr_start),
-                       "lr_end": tidy(current_lr())}
-            state.epochs.append(metrics)
+            loss, pairs, done = hogwild.train(
+                text, model, noise, epoch_settings(config, epoch, longest_sentence), 0, n_tokens, lr_at, lr0,
+                tick=lambda done, mean_loss: reporter.update(epoch, done, lr_at(done), mean_loss))
+            state.epochs.append(epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start,
+                                              lr_at(0), lr_at(done)))
             for hook in hooks:
                 hook(state)
-            reporter.epoch_done(metrics)
+            reporter.epoch_done(state.epochs[-1])
     finally:
         reporter.close()
     result.seconds = time.perf_counter() - started
+    check_finite(model, lr0)
+    return result
+
+
+def decayed_lr(lr0, min_lr, progress):
+    """The learning rate at `progress` (0 to 1) of the run's tokens: linear from lr0 down to min_lr."""
+    return max(min_lr, lr0 - (lr0 - min_lr) * progress)
+
+
+def epoch_metrics(epoch, loss, pairs, tokens, seconds, lr_start, lr_end):
+    return {"epoch": epoch + 1, "loss": tidy(loss / max(pairs, 1)), "pairs": pairs, "tokens": tokens,
+            "seconds": round(seconds, 3), "words_per_s": round(tokens / seconds, 1), "lr_start": tidy(lr_start),
+            "lr_end": tidy(lr_end)}
+
+
+def check_finite(model, lr0):
     for name, array in zip(Model._fields, model):
         if not np.all(np.isfinite(array)):
             raise TrainingDiverged(f"training diverged ({name} holds non-finite values) at lr {lr0:g}; lower --lr")
-    return result
