@@ -9,6 +9,7 @@ import numpy as np
 
 from .cache import default_cache_dir
 from .checkpoint import CheckpointWriter, corpus_record, load_checkpoint, load_weights
+from .cluster import Cluster, ClusterError
 from .config import resolve
 from .corpus import CorpusSettings, prepare_corpus
 from .embeddings import Embeddings
@@ -49,7 +50,7 @@ def pairs(encoded, window, dynamic_window=True, subsample=0.0, seed=1, epoch=0, 
 
 
 def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, memory_budget=None, out=None,
-          init=None, evaluations=(), holdout_file=None):
+          init=None, evaluations=(), holdout_file=None, cluster=None):
     """Train on corpus files (or an EncodedCorpus) with a TrainConfig (default: the default preset, as the
     command line); returns a TrainResult whose `embeddings()` are the input vectors.
 
@@ -60,24 +61,29 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     it) and the result is saved there. init: a model.npz, a checkpoint or an output directory whose weights
     the run starts from (same vocabulary and dim). evaluations: analogy or word-pair files scored after every
     epoch (the reports go into each epoch's metrics as "eval"). holdout_file: a text file whose pairs give
-    the held-out loss after every epoch (as config.holdout does with sentences of the corpus)."""
+    the held-out loss after every epoch (as config.holdout does with sentences of the corpus). cluster: train
+    on a Ray cluster instead of this process's threads ('local': a new one of this machine's cores, 'auto',
+    or an address; see cluster.py), with config.workers workers of config.threads threads each; the corpus
+    files must be readable at the same paths on every node."""
     config = config or resolve()
-    with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext():
-        paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
+    with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext(), \
+            _engine(cluster, config) as engine:
+        paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
         config = config.for_corpus(corpus.n_tokens)
         check_run(corpus, config, out)
         model = initial_model(init, corpus.vocab, config.dim) if init is not None else None
-        hooks = measurement_hooks(corpus, config, evaluations, holdout_file)
-        return _run(corpus, paths, config, out, prepared, progress, hooks, init=model)
+        hooks = measurement_hooks(corpus, config, evaluations, holdout_file, engine)
+        return _run(corpus, paths, config, out, prepared, progress, hooks, engine, init=model)
 
 
 def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_dir=None, use_cache=True,
-           memory_budget=None, out=None, evaluations=(), holdout_file=None):
+           memory_budget=None, out=None, evaluations=(), holdout_file=None, cluster=None):
     """Continue the run whose output directory is checkpoint_dir from its last complete epoch, writing into
     `out` (default: the same directory). corpus: the corpus files (default: those the run recorded).
     settings: explicitly given settings; only epochs (to train longer) and threads may differ from the
     run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run.
-    evaluations, holdout_file: as for `train`, for the epochs still to train."""
+    evaluations, holdout_file, cluster: as for `train`, for the epochs still to train (a run started on a
+    cluster may continue in one process, and the other way round)."""
     out = checkpoint_dir if out is None else out
     with output_directory_lock(out, wait=False):
         checkpoint = load_checkpoint(checkpoint_dir)
@@ -89,22 +95,24 @@ def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_di
             corpus = [entry["path"] for entry in checkpoint.corpus["files"]]
         if not hasattr(corpus, "vocab"):
             checkpoint.check_files(_paths(corpus))
-        paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget)
-        checkpoint.check_corpus(corpus)
-        check_run(corpus, config, out)
-        hooks = measurement_hooks(corpus, config, evaluations, holdout_file)
-        return _run(corpus, paths, config, out, prepared, progress, hooks, state=checkpoint.state)
+        with _engine(cluster, config) as engine:
+            paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
+            checkpoint.check_corpus(corpus)
+            check_run(corpus, config, out)
+            hooks = measurement_hooks(corpus, config, evaluations, holdout_file, engine)
+            return _run(corpus, paths, config, out, prepared, progress, hooks, engine, state=checkpoint.state)
 
 
-def measurement_hooks(corpus, config, evaluations, holdout_file):
+def measurement_hooks(corpus, config, evaluations, holdout_file, engine=None):
     """The epoch-end hooks that measure the model: held-out loss (config.holdout or holdout_file), scores on
     the evaluation files. Their inputs are read and checked here, before training."""
     hooks = []
     if config.holdout and holdout_file is not None:
         raise ConfigError("--holdout and --holdout-file: give one of them")
     if config.holdout:
-        hooks.append(HeldOutLoss(corpus_pairs(corpus, config.holdout, config.seed, config.window),
-                                 config.resolved_threads))
+        pairs_held_out = (engine.held_out_pairs(corpus, config) if engine is not None
+                          else corpus_pairs(corpus, config.holdout, config.seed, config.window))
+        hooks.append(HeldOutLoss(pairs_held_out, config.resolved_threads))
     elif holdout_file is not None:
         hooks.append(HeldOutLoss(file_pairs(holdout_file, corpus.vocab, config.lowercase, config.window),
                                  config.resolved_threads))
@@ -117,29 +125,53 @@ def _paths(corpus):
     return [corpus] if isinstance(corpus, (str, bytes)) or hasattr(corpus, "__fspath__") else list(corpus)
 
 
-def _prepared(corpus, config, cache_dir, use_cache, memory_budget):
-    """(the corpus paths or None, the EncodedCorpus, seconds spent preparing it)."""
+@contextlib.contextmanager
+def _engine(cluster, config):
+    """The Cluster of a run on Ray (its workers stopped at the end, however it ends), or None."""
+    if cluster is None:
+        yield None
+        return
+    engine = Cluster.start(cluster, config.workers, config.threads)
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine=None):
+    """(the corpus paths or None, the EncodedCorpus (a ClusterCorpus on a cluster), seconds spent preparing it)."""
     if hasattr(corpus, "vocab"):
+        if engine is not None:
+            raise ConfigError("--ray: give corpus files (a cluster's workers read them), not an encoded corpus")
         return None, corpus, 0.0
     started = time.perf_counter()
     paths = _paths(corpus)
-    encoded = prepare(paths, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
-                      memory_budget=memory_budget)
+    if engine is not None:
+        encoded = engine.prepare(paths, corpus_settings(config))
+    else:
+        encoded = prepare(paths, corpus_settings(config), cache_dir=cache_dir, use_cache=use_cache,
+                          memory_budget=memory_budget)
     return paths, encoded, time.perf_counter() - started
 
 
-def _run(corpus, paths, config, out, prepared, progress, hooks, init=None, state=None):
-    """Train (from `init` or continuing `state`) with the epoch-end hooks, then a checkpoint into `out`
-    after every epoch, then save. An interrupt carries a `hint` saying what is saved and how to continue."""
+def _run(corpus, paths, config, out, prepared, progress, hooks, engine=None, init=None, state=None):
+    """Train (from `init` or continuing `state`; in this process, or on the cluster `engine`) with the
+    epoch-end hooks, then a checkpoint into `out` after every epoch, then save. An interrupt carries a `hint`
+    saying what is saved and how to continue."""
     writer = (CheckpointWriter(out, config, corpus.vocab.words, corpus_record(paths, corpus), state)
               if out is not None else None)
+    trainer = engine.train if engine is not None else train_model
     try:
-        result = train_model(corpus, config, progress=progress, init=init, state=state,
-                             hooks=hooks + ([writer] if writer is not None else []))
+        result = trainer(corpus, config, progress=progress, init=init, state=state,
+                         hooks=hooks + ([writer] if writer is not None else []))
     except KeyboardInterrupt as exc:
         if writer is not None:
-            exc.hint = writer.resume_hint(config.epochs)
+            exc.hint = writer.resume_hint(config.epochs, on_cluster=engine is not None)
         raise
+    except ClusterError as exc:
+        if writer is None:
+            raise
+        raise ClusterError(f"{exc}; {writer.resume_hint(config.epochs, on_cluster=True)}") from None
     result.prepare_seconds = prepared
     if out is not None:
         save(result, out)

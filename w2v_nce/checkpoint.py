@@ -31,7 +31,7 @@ MEMBERS = {"w_in": ("<f4", 2), "w_out": ("<f4", 2), "b_out": ("<f4", 1), "words"
            "rng_states": ("<u8", 1), "record": ("|u1", 1)}
 MAX_RECORD_BYTES = 64 << 20
 # Settings a resumed run may change: they do not change what the model is.
-CONTINUABLE = ("epochs", "threads")
+CONTINUABLE = ("epochs", "threads", "workers", "sync_tokens", "sync_rows")
 
 
 def checkpoint_path(out_dir):
@@ -105,7 +105,8 @@ class Checkpoint:
             if name not in CONTINUABLE and value != saved[name]:
                 raise ConfigError(f"--{name.replace('_', '-')}: the run in {self.path} was trained with "
                                   f"{saved[name]!r}, not {value!r}; a resumed run keeps every setting but "
-                                  f"--epochs and --threads (start a new run, or --init from its model)")
+                                  f"--epochs and where it runs (--threads, --workers, --sync-*); start a new "
+                                  f"run, or --init from its model")
         if config.epochs < self.state.epochs_done:
             raise ConfigError(f"--epochs {config.epochs}: the run in {self.path} has already trained "
                               f"{self.state.epochs_done} epochs")
@@ -182,7 +183,7 @@ class CheckpointWriter:
             return
         self.epochs_saved = state.epochs_done
 
-    def resume_hint(self, epochs):
+    def resume_hint(self, epochs, on_cluster=False):
         """What an interrupted run says: which epochs are saved and the command that continues."""
         if self.epochs_saved == 0:
             return "no epoch was complete, so there is nothing to resume; files already written are intact"
@@ -190,7 +191,7 @@ class CheckpointWriter:
         saved = "epoch 1 of" if self.epochs_saved == 1 else f"epochs 1-{self.epochs_saved} of"
         return (f"{saved} {epochs} {'is' if self.epochs_saved == 1 else 'are'} saved in "
                 f"{os.path.join(self.out_dir, CHECKPOINT_DIR)}; continue with: "
-                f"w2v-nce train --resume {shlex.quote(self.out_dir)}{corpus}")
+                f"w2v-nce train --resume {shlex.quote(self.out_dir)}{corpus}{' --ray' if on_cluster else ''}")
 
 
 def load_weights(path):

@@ -9,6 +9,7 @@ import functools
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -260,7 +261,8 @@ def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output
               help="Output directory. [default: the --resume directory, else w2v-out]")
 @click.option("--resume", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Continue the run whose output directory is DIR from its last complete epoch, with its "
-                   "settings (only --epochs, to train longer, and --threads may change) and its corpus files "
+                   "settings (only --epochs, to train longer, and where it runs: --threads, --ray, --workers, "
+                   "--sync-*, may change) and its corpus files "
                    "unless CORPUS is given.")
 @click.option("--init", type=click.Path(exists=True), default=None, metavar="PATH",
               help="Start from the weights of a model.npz, a checkpoint or an output directory (the same "
@@ -270,11 +272,17 @@ def pairs(corpus, config_file, epoch, cache_dir, no_cache, memory_budget, output
                    "wordsim353, simlex999) after every epoch, into metrics.json and the progress line; repeatable.")
 @click.option("--holdout-file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Compute the held-out loss after every epoch on this text file's pairs (see --holdout).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              callback=lambda context, parameter, value: _ray_address(value),
+              help="Train on a Ray cluster (pip install 'w2v-nce[ray]'): ADDRESS is 'auto' or HOST:PORT of a running "
+                   "one; none starts a local one of this machine's cores. --workers processes of --threads threads "
+                   "each train shards of the corpus; the CORPUS paths must be readable at the same paths on every "
+                   "node (a shared file system), and w2v-nce installed there. Give the corpus before --ray.")
 @config_options(list(FIELDS))
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @preparation_options
 @reports_errors
-def train(corpus, config_file, out, resume, init, evaluations, holdout_file, quiet, cache_dir, no_cache,
+def train(corpus, config_file, out, resume, init, evaluations, holdout_file, ray_address, quiet, cache_dir, no_cache,
           memory_budget, **options):
     """Train skip-gram embeddings on CORPUS files and write them into --out; a checkpoint is written there
     after every epoch (--resume continues from it).
@@ -283,7 +291,8 @@ def train(corpus, config_file, out, resume, init, evaluations, holdout_file, qui
     be checked before training (settings against the vocabulary, memory, the output directory) is."""
     progress = "none" if quiet else ("bar" if sys.stderr.isatty() else "lines")
     run_options = {"cache_dir": cache_dir, "use_cache": not no_cache, "memory_budget": _budget(memory_budget),
-                   "evaluations": [_evaluation_file(name) for name in evaluations], "holdout_file": holdout_file}
+                   "evaluations": [_evaluation_file(name) for name in evaluations], "holdout_file": holdout_file,
+                   "cluster": ray_address}
     if resume is not None:
         if init is not None:
             raise click.UsageError("--init starts a new run; --resume continues one: give only one of them")
@@ -304,6 +313,15 @@ def train(corpus, config_file, out, resume, init, evaluations, holdout_file, qui
         click.echo(f"{len(result.vocab)} words x {ran.dim} dims, {ran.loss} loss, {ran.epochs} epochs{scaled} "
                    f"in {result.seconds:.1f} s (final loss {last['loss']:.4f}/pair); wrote "
                    f"{', '.join(api.OUTPUT_FILES)} to {out}/", err=True)
+
+
+def _ray_address(value):
+    """--ray's value: 'local', 'auto', HOST:PORT or ray://HOST:PORT; a corpus path taken for one is refused."""
+    if value is None or value in ("local", "auto") or value.startswith("ray://") or \
+            re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d+", value):
+        return value
+    raise click.BadParameter(f"{value!r} is not a Ray address (auto, HOST:PORT or ray://HOST:PORT); give the "
+                             f"corpus files before --ray", param_hint="--ray")
 
 
 @main.command()

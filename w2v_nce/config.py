@@ -69,7 +69,15 @@ class TrainConfig:
            "which an explicit --epochs also means unless this is given too.", minimum=0)
     lr: float = setting(0.025, "Initial learning rate, decayed linearly.", above=0)
     min_lr: float | None = setting(None, "Final learning rate (default: lr * 1e-4).", minimum=0)
-    threads: int = setting(0, "Worker threads (0: all cores).", minimum=0)
+    threads: int = setting(0, "Worker threads (0: all cores; with --ray, each worker's threads, 0: the cluster's "
+                              "cores shared among the workers).", minimum=0)
+    workers: int = setting(0, "--ray: worker processes, each training on its shard of the corpus with its own "
+                              "replica of the model (0: one per node of the cluster).", minimum=0)
+    sync_tokens: int = setting(200_000, "--ray: tokens each worker trains between two averagings of the "
+                                        "replicas.", minimum=1000)
+    sync_rows: int = setting(1024, "--ray: rows of the most frequent words averaged at every sync; the rarer "
+                                   "rows follow in blocks of doubling size, each block half as often as the one "
+                                   "before, and every row at the end of each epoch.", minimum=1)
     seed: int = setting(1, "Random seed.", minimum=0)
 
     @property

@@ -53,12 +53,31 @@ def _pairs(ids, offsets, sentences, window, max_pairs, source):
 
 def corpus_pairs(corpus, fraction, seed, window, max_pairs=MAX_PAIRS):
     """The pairs of the corpus's held-out sentences (config.holdout)."""
-    sentences = np.flatnonzero(held_out_sentences(corpus.n_sentences, fraction, seed)).astype(np.int64)
-    if len(sentences) == 0:
-        raise CorpusError(f"--holdout {fraction:g} holds out none of the corpus's {corpus.n_sentences} sentences; "
-                          f"raise it (or give --holdout-file)")
-    return _pairs(np.asarray(corpus.ids), np.asarray(corpus.offsets), sentences, window, max_pairs,
-                  f"--holdout {fraction:g}")
+    return joined_pairs([shard_pairs(corpus.ids, corpus.offsets, fraction, seed, window, 0, max_pairs)],
+                        fraction, corpus.n_sentences, max_pairs)
+
+
+def shard_pairs(ids, offsets, fraction, seed, window, first_sentence, max_pairs=MAX_PAIRS):
+    """(held-out sentences, labels, inputs) of a stretch of the corpus whose first sentence is the corpus's
+    first_sentence: how many of its sentences are held out and the first max_pairs of their pairs."""
+    sentences = np.flatnonzero(held_out_sentences(len(offsets) - 1, fraction, seed, first_sentence)).astype(np.int64)
+    centres = np.empty(max_pairs, dtype=np.int64)
+    contexts = np.empty(max_pairs, dtype=np.int64)
+    n = window_pairs(np.asarray(ids), np.asarray(offsets), sentences, window, max_pairs, centres, contexts)
+    return len(sentences), centres[:n].copy(), contexts[:n].copy()
+
+
+def joined_pairs(parts, fraction, n_sentences, max_pairs=MAX_PAIRS):
+    """HeldOutPairs of shard_pairs' parts, in corpus order: the first max_pairs."""
+    source = f"--holdout {fraction:g}"
+    if not sum(part[0] for part in parts):
+        raise CorpusError(f"{source} holds out none of the corpus's {n_sentences} sentences; raise it (or give "
+                          f"--holdout-file)")
+    labels = np.concatenate([part[1] for part in parts])[:max_pairs]
+    inputs = np.concatenate([part[2] for part in parts])[:max_pairs]
+    if not len(labels):
+        raise CorpusError(f"{source}: no held-out pairs (no two in-vocabulary words within --window in a sentence)")
+    return HeldOutPairs(labels, inputs, source)
 
 
 def file_pairs(path, vocab, lowercase, window, max_pairs=MAX_PAIRS):

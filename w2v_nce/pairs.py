@@ -53,15 +53,16 @@ def window_of(key, position, window, dynamic):
 
 
 @njit(cache=True)
-def held_out_sentences(n_sentences, fraction, seed):
+def held_out_sentences(n_sentences, fraction, seed, first=0):
     """uint8 [n_sentences], 1 for each sentence held out from training: those whose hash of (seed, sentence
-    index) falls below `fraction`; an empty array when fraction is 0 (nothing held out)."""
+    index) falls below `fraction`; an empty array when fraction is 0 (nothing held out). The sentences are
+    the corpus's first, first + 1, ... (a cluster worker's shard starts further in)."""
     if fraction <= 0.0:
         return np.zeros(0, dtype=np.uint8)
     key = mix64(np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D))
     held = np.empty(n_sentences, dtype=np.uint8)
     for s in range(n_sentences):
-        held[s] = position_uniform(key, _HOLDOUT_STREAM, s) < fraction
+        held[s] = position_uniform(key, _HOLDOUT_STREAM, first + s) < fraction
     return held
 
 

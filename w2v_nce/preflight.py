@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .corpus import check_encoding
+from .corpus import EncodedCorpus, check_encoding
 from .errors import ConfigError, OutputError, W2VWarning
 from .io_utils import check_output_directory, format_bytes
 from .memory import available_memory
@@ -98,7 +98,8 @@ def check_corpus(corpus):
 def check_run(corpus, config, out_dir=None):
     """Every check above, settings before the output directory: raises ConfigError, CorpusError or
     OutputError, and warns when subsampling leaves too little to learn from."""
-    check_corpus(corpus)
+    if isinstance(corpus, EncodedCorpus):  # a cluster's workers encode their shards with the vocabulary's ids
+        check_corpus(corpus)
     check_settings(config, corpus.vocab)
     check_memory(config, corpus)
     if out_dir is not None:

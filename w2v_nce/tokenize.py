@@ -311,15 +311,57 @@ class TokenTable:
         return out
 
 
+COMPRESSED = (".gz", ".bz2", ".xz")
+
+
+class ByteRange:
+    """Bytes [start, end) of an uncompressed corpus file, cut at line starts (shards.split_ranges), as a
+    source `scan_corpus` reads in place of the whole file."""
+
+    def __init__(self, path, start, end):
+        self.path, self.start, self.end = path, start, end
+
+    def __repr__(self):
+        return f"ByteRange({self.path!r}, {self.start}, {self.end})"
+
+    def __eq__(self, other):
+        return isinstance(other, ByteRange) and (self.path, self.start, self.end) == (other.path, other.start,
+                                                                                       other.end)
+
+    def __fspath__(self):  # messages and checks name the file
+        return self.path
+
+
+class _RangeReader:
+    def __init__(self, byte_range):
+        self.left = byte_range.end - byte_range.start
+        self.handle = open(byte_range.path, "rb")
+        self.handle.seek(byte_range.start)
+
+    def readinto(self, view):
+        n = self.handle.readinto(view[:self.left]) if self.left > 0 else 0
+        self.left -= n
+        return n
+
+    def close(self):
+        self.handle.close()
+
+
 def open_corpus(path):
-    """Open one corpus source for binary reading: '-' is standard input; .gz/.bz2/.xz are decompressed."""
+    """Open one corpus source for binary reading: '-' is standard input; .gz/.bz2/.xz are decompressed;
+    a ByteRange reads its bytes of its file."""
+    if isinstance(path, ByteRange):
+        try:
+            return _RangeReader(path)
+        except OSError as exc:
+            raise CorpusError(f"{path.path}: cannot read ({exc.strerror or exc})") from None
     if path == "-":
         return sys.stdin.buffer
     if not os.path.exists(path):
         raise CorpusError(f"{path}: no such file")
     if os.path.isdir(path):
         raise CorpusError(f"{path}: is a directory, not a corpus file")
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(path)[1].lower(), open)
+    opener = dict(zip(COMPRESSED, (gzip.open, bz2.open, lzma.open))).get(os.path.splitext(path)[1].lower(), open)
     try:
         return opener(path, "rb")
     except OSError as exc:
@@ -341,7 +383,7 @@ def _fill(handle, view, path):
 
 
 def scan_corpus(paths, table, ids_sink, ends_sink, on_full, chunk_bytes=CHUNK_BYTES):
-    """Tokenize every file in `paths` into `table`, passing one int32 array of table indices per chunk
+    """Tokenize every file (or ByteRange) in `paths` into `table`, passing one int32 array of table indices per chunk
     to `ids_sink(array)` and the sentence ends (int64 token counts, increasing, each sentence non-empty)
     to `ends_sink(array)`. Each file ends a sentence (as a newline would). When the table is full,
     `on_full(tokens_so_far)` must empty it; the indices that follow refer to the emptied table.
@@ -353,8 +395,9 @@ def scan_corpus(paths, table, ids_sink, ends_sink, on_full, chunk_bytes=CHUNK_BY
     buf = bytearray(chunk_bytes)
     out_ids = np.empty(OUT_TOKENS, dtype=np.int32)
     sent_ends = np.empty(OUT_TOKENS + 1, dtype=np.int64)
-    for path in paths:
-        handle = open_corpus(path)
+    for source in paths:
+        handle = open_corpus(source)
+        path = os.fspath(source)
         carry = 0  # bytes of an unfinished token at the front of buf
         try:
             while True:

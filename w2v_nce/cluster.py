@@ -1,0 +1,359 @@
+"""Training on a Ray cluster (`train --ray`): data-parallel replicas averaged often, as pWord2Vec's MPI version.
+
+1. Vocabulary: the corpus files are cut into byte ranges at line starts (shards.py); Ray tasks count the
+   ranges and the driver sums the counts into exactly the vocabulary one process builds.
+2. Shards: the ranges are cut, in corpus order, into one contiguous shard per worker. Each worker (a Ray
+   actor with --threads CPUs) encodes its shard with the global vocabulary and trains it with its own
+   Hogwild threads on its own replica of the model.
+3. Synchronisation, in rounds: every round each worker trains the next 1/R of its shard (R rounds an epoch,
+   so that a worker trains about --sync-tokens tokens a round) and sends the rows due this round; the
+   driver averages them, keeps the average and sends it back with the next round's call, and each worker
+   starts that round from it. Ids are frequency-sorted: the --sync-rows most frequent rows (most of the
+   updates) are due every round; then rows [H, 2H) every 2nd round, [2H, 4H) every 4th, ... (round r syncs
+   the block of its lowest set bit, so each round moves about the same number of bytes); the epoch's last
+   round averages every row. The learning rate follows the tokens all workers have done.
+4. Faults: a worker that dies is replaced by a new actor (on any node with room) that encodes the same
+   shard, starts from the average and redoes the round, so no text is dropped; after MAX_REPLACEMENTS, or
+   when no replacement starts, the run stops with a one-line error, its last epoch in the checkpoint. Ctrl-C
+   stops the workers and leaves that checkpoint (the run resumes with --resume, with or without --ray).
+
+The driver holds the averaged model, writes the checkpoints and the outputs, and runs the epoch-end hooks.
+"""
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import available_cores, validate
+from .errors import ConfigError, W2VError, W2VWarning
+from .heldout import MAX_PAIRS, joined_pairs, shard_pairs
+from .pairs import held_out_sentences
+from .sampling import build_noise
+from .shards import RANGE_BYTES, CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
+from .structs import Model, Text
+from .train import (Hogwild, Progress, RunState, TrainResult, check_finite, decayed_lr, epoch_metrics,
+                    epoch_settings, init_model)
+from .vocab import Vocab
+
+POLL_SECONDS = 0.25          # the driver waits in slices this long, so Ctrl-C is seen at once
+START_TIMEOUT = 120.0        # seconds for a worker to start and encode its shard
+MAX_REPLACEMENTS = 3         # dead workers replaced in one run before it stops
+MIN_RANGE_BYTES = 1 << 20
+RANGES_PER_WORKER = 4
+
+
+class ClusterError(W2VError):
+    """The cluster cannot run the job (not enough CPUs, a worker lost beyond replacement, no connection)."""
+
+
+def connect(address=None):
+    """The ray module, connected: to a new local cluster of this machine's cores (address None or
+    'local'), or to a running one ('auto', 'HOST:PORT', 'ray://HOST:PORT')."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs Ray: pip install 'w2v-nce[ray]'") from None
+    if not ray.is_initialized():
+        local = address in (None, "", "local")
+        try:
+            ray.init(address=None if local else address, num_cpus=available_cores() if local else None,
+                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError ... here
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster ({first})") from None
+    return ray
+
+
+@dataclass
+class ClusterCorpus:
+    """What the driver knows of a corpus the workers hold: the vocabulary and the shards' sizes. It stands
+    in for EncodedCorpus wherever the run only needs sizes (checks, checkpoints)."""
+    vocab: Vocab
+    shard_tokens: list
+    shard_sentences: list
+    longest_sentence: int
+    cache_path: str | None = None
+    from_cache: bool = False
+
+    @property
+    def n_tokens(self):
+        return sum(self.shard_tokens)
+
+    @property
+    def n_sentences(self):
+        return sum(self.shard_sentences)
+
+
+class ShardWorker:
+    """A Ray actor: one shard of the corpus, one replica of the model, its own Hogwild threads."""
+
+    def encode(self, ranges, words, lowercase):
+        """Encode the shard; returns (tokens, sentences, longest sentence)."""
+        self.ranges, self.shard = ranges, encode_ranges(ranges, words, lowercase)
+        return self.shard.n_tokens, self.shard.n_sentences, self.shard.longest_sentence
+
+    def start(self, config, counts, keep_prob, first_sentence, shard_index, model, rng_states):
+        """Set up training from `model` (its arrays are copied) with these RNG states (one per thread). The
+        shard's pairs are drawn with a seed of its own (shards would otherwise repeat each other's draws)."""
+        self.config = validate(config, "the run's settings")
+        held_out = held_out_sentences(self.shard.n_sentences, self.config.holdout, self.config.seed, first_sentence)
+        self.text = Text(self.shard.ids, self.shard.offsets, keep_prob, held_out)
+        self.noise = build_noise(self.config.resolved_sampler, counts, self.config.distortion)
+        self.seed = int(np.random.SeedSequence([self.config.seed, shard_index]).generate_state(1)[0])
+        self.model = Model(*(np.array(array, copy=True) for array in model))
+        self.rng_states = np.array(rng_states, dtype=np.uint64)
+        self.hogwild = Hogwild(self.rng_states, len(counts))
+
+    def held_out_pairs(self, holdout, seed, window, first_sentence, max_pairs):
+        return shard_pairs(self.shard.ids, self.shard.offsets, holdout, seed, window, first_sentence, max_pairs)
+
+    def round(self, average, epoch, lo, hi, progress_before, scale, send_rows):
+        """Set the rows of `average` (the last round's, or None), train tokens [lo, hi) of the shard and
+        return (loss, pairs, tokens, the rows of `send_rows`, the RNG states). The learning rate follows
+        global progress: progress_before (of the run's tokens) plus this worker's tokens times `scale`."""
+        if average is not None:
+            set_rows(self.model, *average)
+        config = self.config
+        settings = epoch_settings(config, epoch, self.shard.longest_sentence)._replace(seed=self.seed)
+        lr0, min_lr = config.lr, config.resolved_min_lr
+
+        def lr_at(done):
+            return decayed_lr(lr0, min_lr, progress_before + scale * done)
+
+        loss, pairs, done = self.hogwild.train(self.text, self.model, self.noise, settings, lo, hi, lr_at, lr0)
+        return loss, pairs, done, get_rows(self.model, send_rows), self.rng_states.copy()
+
+    def pid(self):
+        return os.getpid()
+
+
+def get_rows(model, row_ranges):
+    """The rows [a, b) of each range, of every array of the model, one array per model array."""
+    return tuple(np.concatenate([array[a:b] for a, b in row_ranges]) for array in model)
+
+
+def set_rows(model, row_ranges, arrays):
+    for array, rows in zip(model, arrays):
+        at = 0
+        for a, b in row_ranges:
+            array[a:b] = rows[at:at + b - a]
+            at += b - a
+
+
+def sync_rows(round_number, last, vocab_size, hot):
+    """The row ranges averaged after round `round_number` (from 1) of an epoch: all rows after the last;
+    else the `hot` most frequent and the block of the round's lowest set bit k, rows [hot 2^k, hot 2^(k+1))."""
+    if last:
+        return [(0, vocab_size)]
+    k = (round_number & -round_number).bit_length() - 1
+    ranges = [(0, min(hot, vocab_size))]
+    lo = hot << k
+    if lo < vocab_size:
+        ranges.append((lo, min(hot << (k + 1), vocab_size)))
+    return ranges
+
+
+@dataclass
+class Cluster:
+    """A run's workers on a Ray cluster (see the module docstring)."""
+    ray: object
+    workers: int
+    threads: int
+    actors: list = field(default_factory=list)
+    groups: list = field(default_factory=list)    # each worker's ByteRanges
+    replacements: int = 0
+
+    @classmethod
+    def start(cls, address, workers, threads):
+        """Connect and check that the cluster has room for `workers` x `threads` CPUs (0: one worker per
+        node; its cores shared among the workers)."""
+        ray = connect(address)
+        nodes = [node for node in ray.nodes() if node.get("Alive")]
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        workers = workers or max(1, len(nodes))
+        threads = threads or max(1, cpus // workers)
+        if workers * threads > cpus:
+            raise ClusterError(f"--workers {workers} x --threads {threads} needs {workers * threads} CPUs; the Ray "
+                               f"cluster has {cpus} (lower --workers or --threads)")
+        return cls(ray, workers, threads)
+
+    # -- preparation ---------------------------------------------------------------------------------
+
+    def prepare(self, paths, settings):
+        """Count the ranges in Ray tasks, build the vocabulary, start the workers and encode their shards;
+        returns the ClusterCorpus."""
+        ray = self.ray
+        total = sum(os.path.getsize(path) for path in paths if os.path.isfile(path))
+        range_bytes = max(MIN_RANGE_BYTES, min(RANGE_BYTES, total // (RANGES_PER_WORKER * self.workers) + 1))
+        ranges = split_ranges(paths, range_bytes)
+        count = ray.remote(num_cpus=1)(count_range)
+        merger = CountMerger()
+        pending = [count.remote(byte_range, settings.lowercase) for byte_range in ranges]
+        while pending:
+            done, pending = self.wait(pending, 1)
+            for ref in done:
+                merger.add(self.get(ref))
+        vocab = merger.vocab(paths, settings.min_count, settings.max_vocab)
+        self.groups = assign_ranges(ranges, self.workers)
+        self.words = vocab.words
+        self.lowercase = settings.lowercase
+        self.actors = [None] * len(self.groups)
+        sizes = self.get_all([self._new_actor(w) for w in range(len(self.groups))], START_TIMEOUT)
+        shard_sentences = [size[1] for size in sizes]
+        self.first_sentences = np.cumsum([0] + shard_sentences[:-1]).tolist()
+        return ClusterCorpus(vocab, [size[0] for size in sizes], shard_sentences, max(size[2] for size in sizes))
+
+    def _new_actor(self, w):
+        """Start worker w's actor and have it encode its shard; returns the encode call's ref."""
+        actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0)(ShardWorker)
+        self.actors[w] = actor_class.remote()
+        return self.actors[w].encode.remote(self.groups[w], self.words, self.lowercase)
+
+    # -- waiting, with Ctrl-C and errors ---------------------------------------------------------------
+
+    def wait(self, refs, num_returns, timeout=None):
+        """ray.wait for num_returns of refs, in slices of POLL_SECONDS (an interrupt is seen between them);
+        (done, pending), with fewer done when the timeout passes first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done, pending = [], list(refs)
+        while len(done) < num_returns and (deadline is None or time.monotonic() < deadline):
+            ready, pending = self.ray.wait(pending, num_returns=num_returns - len(done), timeout=POLL_SECONDS)
+            done += ready
+        return done, pending
+
+    def get(self, ref):
+        """ray.get, re-raising a w2v-nce error of the task as itself (one line, not Ray's traceback)."""
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, W2VError):
+                raise exc.cause from None
+            raise
+
+    def get_all(self, refs, timeout=None):
+        done, pending = self.wait(refs, len(refs), timeout)
+        if pending:
+            raise ClusterError(f"{len(pending)} of {len(refs)} workers did not start within {timeout:.0f} s (does "
+                               f"every node have w2v-nce installed and the corpus files at the same paths?)")
+        return [self.get(ref) for ref in refs]
+
+    def stop(self):
+        for actor in self.actors:
+            if actor is not None:
+                self.ray.kill(actor)
+        self.actors = []
+
+    # -- training ------------------------------------------------------------------------------------
+
+    def train(self, corpus, config, progress="none", init=None, state=None, hooks=()):
+        """As train.train, on the cluster's workers: returns a TrainResult of the averaged model."""
+        vocab, n_tokens = corpus.vocab, corpus.n_tokens
+        workers, threads = len(self.actors), self.threads
+        if state is None:
+            model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
+            state = RunState.start(model, config.seed, workers * threads)
+        elif len(state.rng_states) != workers * threads:
+            state = state.with_workers(config.seed, workers * threads)
+        model = state.model
+        self.setup = (config.to_dict(), vocab.counts, vocab.keep_probabilities(config.subsample))
+        self.average = None  # the last round's average, which the workers set at the start of the next
+        self.get_all([self._start(w, state) for w in range(workers)], START_TIMEOUT)
+        result = TrainResult(vocab, model, config, epochs=state.epochs)
+        reporter = Progress(progress, n_tokens, config.epochs)
+        started = time.perf_counter()
+        try:
+            for epoch in range(state.epochs_done, config.epochs):
+                self._epoch(epoch, corpus, config, state, reporter)
+                for hook in hooks:
+                    hook(state)
+                reporter.epoch_done(state.epochs[-1])
+        finally:
+            reporter.close()
+        result.seconds = time.perf_counter() - started
+        check_finite(model, config.lr)
+        return result
+
+    def held_out_pairs(self, corpus, config):
+        """The HeldOutPairs of config.holdout: the workers' held-out pairs in corpus order."""
+        parts = self.get_all([actor.held_out_pairs.remote(config.holdout, config.seed, config.window, first, MAX_PAIRS)
+                              for actor, first in zip(self.actors, self.first_sentences)])
+        return joined_pairs(parts, config.holdout, corpus.n_sentences)
+
+    def _start(self, w, state):
+        config, counts, keep_prob = self.setup
+        rngs = state.rng_states[w * self.threads:(w + 1) * self.threads]
+        return self.actors[w].start.remote(config, counts, keep_prob, self.first_sentences[w], w, tuple(state.model),
+                                           rngs)
+
+    def _epoch(self, epoch, corpus, config, state, reporter):
+        shard_tokens, n_tokens = corpus.shard_tokens, corpus.n_tokens
+        total_work = config.epochs * n_tokens
+        rounds = max(1, math.ceil(max(shard_tokens) / config.sync_tokens))
+        model, vocab_size = state.model, len(corpus.vocab)
+        loss = pairs = done = 0
+        moved = 0
+        sync_seconds = 0.0
+        epoch_start = time.perf_counter()
+        lr_start = decayed_lr(config.lr, config.resolved_min_lr, epoch * n_tokens / total_work)
+        for r in range(1, rounds + 1):
+            bounds = [(shard * (r - 1) // rounds, shard * r // rounds) for shard in shard_tokens]
+            round_tokens = sum(hi - lo for lo, hi in bounds)
+            progress_before = (epoch * n_tokens + done) / total_work
+            send = sync_rows(r, r == rounds, vocab_size, config.sync_rows)
+            calls = [(epoch, lo, hi, progress_before, round_tokens / max(hi - lo, 1) / total_work, send)
+                     for lo, hi in bounds]
+            results = self._round(self.average, calls, state)
+            sync_started = time.perf_counter()
+            for w, (w_loss, w_pairs, w_done, rows, rng) in enumerate(results):
+                loss, pairs, done = loss + w_loss, pairs + w_pairs, done + w_done
+                state.rng_states[w * self.threads:(w + 1) * self.threads] = rng
+            mean = tuple(np.mean([result[3][i] for result in results], axis=0, dtype=np.float32)
+                         for i in range(len(model)))
+            set_rows(model, send, mean)
+            self.average = self.ray.put((send, mean))
+            moved += 2 * len(results) * sum(array.nbytes for array in mean)  # each worker's rows out, the average in
+            sync_seconds += time.perf_counter() - sync_started
+            reporter.update(epoch, done, decayed_lr(config.lr, config.resolved_min_lr,
+                                                    (epoch * n_tokens + done) / total_work), loss / max(pairs, 1))
+        metrics = epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_start,
+                                decayed_lr(config.lr, config.resolved_min_lr, (epoch * n_tokens + done) / total_work))
+        metrics["sync"] = {"rounds": rounds, "bytes": moved, "driver_seconds": round(sync_seconds, 3)}
+        state.epochs.append(metrics)
+
+    def _round(self, average, calls, state):
+        """Run one round on every worker; a worker that dies is replaced and its round redone."""
+        refs = [actor.round.remote(average, *call) for actor, call in zip(self.actors, calls)]
+        results = [None] * len(refs)
+        while any(result is None for result in results):
+            for w, ref in enumerate(refs):
+                if results[w] is not None:
+                    continue
+                done, _ = self.ray.wait([ref], timeout=POLL_SECONDS / len(refs))
+                if not done:
+                    continue
+                try:
+                    results[w] = self.get(ref)
+                except self.ray.exceptions.RayActorError as exc:
+                    refs[w] = self._replace(w, state, exc).round.remote(None, *calls[w])
+        return results
+
+    def _replace(self, w, state, exc):
+        """A new actor for dead worker w, encoding its shard and starting from the averaged model."""
+        self.replacements += 1
+        reason = " ".join(str(exc).split())[:200]
+        if self.replacements > MAX_REPLACEMENTS:
+            raise ClusterError(f"worker {w} died ({reason}); {MAX_REPLACEMENTS} workers were replaced in this run "
+                               f"already, so it stops")
+        warnings.warn(f"worker {w} died; a new worker takes over its shard from the last average", W2VWarning,
+                      stacklevel=2)
+        try:
+            self.get_all([self._new_actor(w)], START_TIMEOUT)
+            self.get_all([self._start(w, state)], START_TIMEOUT)
+        except self.ray.exceptions.RayError as replacement_failed:
+            raise ClusterError(f"worker {w} died and no new worker could start "
+                               f"({' '.join(str(replacement_failed).split())[:200]})") from None
+        return self.actors[w]
+

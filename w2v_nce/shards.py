@@ -1,0 +1,172 @@
+"""A corpus cut into byte ranges that separate processes count and encode: the preparation of a run on a
+cluster (cluster.py), in plain NumPy and the scan's Numba kernels, without Ray.
+
+`split_ranges` cuts each file at line starts, so every range holds whole sentences; a compressed file is
+one range (it cannot be entered in the middle). `count_range` counts one range's words as the scan does;
+`merge_counts` sums the ranges' counts into the Vocab a single process builds from the whole corpus (same
+words, counts and order: the order is a function of the counts). `encode_ranges` then turns a worker's
+ranges into vocabulary ids with that global vocabulary: the same ids and sentences as the same stretch of
+the single-process encoding.
+"""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corpus import _longest_sentence, _remap_chunk
+from .errors import CorpusError
+from .tokenize import COMPRESSED, ByteRange, TokenTable, scan_corpus
+from .vocab import describe_sources, rank_words
+from .wordcount import Candidates, table_words
+
+RANGE_BYTES = 64 << 20   # a counting task's share of a file
+_FIND_BLOCK = 1 << 16
+
+
+def split_ranges(paths, range_bytes=RANGE_BYTES):
+    """ByteRanges of about range_bytes covering every file of `paths` in order, each starting at a line
+    start. Raises CorpusError for standard input (a cluster's workers cannot read it) and missing files."""
+    ranges = []
+    for path in paths:
+        if path == "-":
+            raise CorpusError("standard input cannot be shared with a cluster's workers; give corpus files that "
+                              "every worker can read")
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+        if os.path.splitext(path)[1].lower() in COMPRESSED:
+            ranges.append(ByteRange(os.path.abspath(path), 0, size))
+            continue
+        start = 0
+        with open(path, "rb") as handle:
+            while start < size:
+                end = _line_start_after(handle, min(start + range_bytes, size), size)
+                ranges.append(ByteRange(os.path.abspath(path), start, end))
+                start = end
+    return ranges
+
+
+def _line_start_after(handle, position, size):
+    """The first line start at or after `position` (the file's size when no newline follows)."""
+    if position >= size:
+        return size
+    handle.seek(position - 1)
+    while True:
+        block = handle.read(_FIND_BLOCK)
+        if not block:
+            return size
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return handle.tell() - len(block) + newline + 1
+
+
+@dataclass
+class RangeCounts:
+    """One range's words ('\\n'-separated UTF-8 as uint8) with their counts, and its token totals."""
+    joined: np.ndarray
+    counts: np.ndarray
+    raw_tokens: int
+    cut_tokens: int
+
+
+def count_range(byte_range, lowercase):
+    """The words of one range and their counts (tokenize.py, wordcount.py). The range's distinct tokens are
+    held in memory: RANGE_BYTES bounds them."""
+    table = TokenTable()
+    raw, cut = scan_corpus([byte_range], table, lambda ids: None, lambda ends: None, on_full=None)
+    words = table_words(table, lowercase)
+    present = np.flatnonzero(words.counts > 0)
+    return RangeCounts(words.joined_bytes(present), words.counts[present], raw, cut)
+
+
+class CountMerger:
+    """Sums RangeCounts as they arrive, in any order; `vocab` then ranks the words as vocab.py does."""
+
+    def __init__(self):
+        self.table = TokenTable()
+        self.totals = np.zeros(0, dtype=np.int64)
+        self.raw_tokens = self.cut_tokens = 0
+
+    def add(self, counted):
+        index = self.table.add(counted.joined)
+        if len(self.table) > self.totals.shape[0]:
+            self.totals = np.concatenate([self.totals, np.zeros(len(self.table) - self.totals.shape[0],
+                                                                dtype=np.int64)])
+        np.add.at(self.totals, index, counted.counts)
+        self.raw_tokens += counted.raw_tokens
+        self.cut_tokens += counted.cut_tokens
+
+    def vocab(self, paths, min_count, max_vocab):
+        """The Vocab of the summed counts; CorpusError / EmptyVocabError as preparation raises them."""
+        source = describe_sources(paths)
+        if self.raw_tokens == 0:
+            raise CorpusError(f"{source}: corpus is empty (no tokens)")
+        kept = np.flatnonzero(self.totals >= min_count)
+        words = self.table.joined(kept).tobytes().split(b"\n")[:-1]
+        most_frequent = int(self.totals.max()) if self.totals.size else 0
+        vocab, _ = rank_words(Candidates(words, self.totals[kept], most_frequent, None), min_count, max_vocab,
+                              source)
+        return vocab
+
+
+@dataclass
+class Shard:
+    """A worker's ranges encoded with the global vocabulary, as EncodedCorpus holds a whole corpus."""
+    ids: np.ndarray       # int32 vocabulary ids
+    offsets: np.ndarray   # int64 sentence offsets, from 0
+    raw_tokens: int
+
+    @property
+    def n_tokens(self):
+        return int(self.ids.shape[0])
+
+    @property
+    def n_sentences(self):
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def longest_sentence(self):
+        return int(_longest_sentence(self.offsets))
+
+
+def vocabulary_table(words):
+    """A TokenTable holding the vocabulary's words in id order (the table index of a word is its id)."""
+    table = TokenTable()
+    if words:
+        index = table.add(np.frombuffer(("\n".join(words) + "\n").encode("utf-8"), dtype=np.uint8))
+        if not np.array_equal(index, np.arange(len(words))):
+            raise CorpusError("the vocabulary holds a word twice or a word with whitespace")
+    return table
+
+
+def encode_ranges(ranges, words, lowercase):
+    """The Shard of `ranges` (in order) under the vocabulary `words` (by id): tokens outside it are dropped,
+    and sentences left empty with them."""
+    table = TokenTable()
+    raw_chunks, end_chunks = [], []
+    raw, _ = scan_corpus(ranges, table, raw_chunks.append, end_chunks.append, on_full=None)
+    table_of_words = table_words(table, lowercase)
+    vocabulary = vocabulary_table(words)
+    word_to_id = np.concatenate([vocabulary.lookup(table_of_words.table), vocabulary.lookup(table_of_words.extra)])
+    token_to_id = word_to_id[table_of_words.token_to_word].astype(np.int32)
+    raw_ids = np.concatenate(raw_chunks) if raw_chunks else np.zeros(0, dtype=np.int32)
+    ends = np.concatenate(end_chunks) if end_chunks else np.zeros(0, dtype=np.int64)
+    del raw_chunks, end_chunks
+    ids = np.empty(raw_ids.shape[0], dtype=np.int32)
+    new_ends = np.empty(ends.shape[0], dtype=np.int64)
+    state = np.zeros(3, dtype=np.int64)
+    kept, n_ends = _remap_chunk(raw_ids, token_to_id, ids, ends, 0, state, new_ends)
+    offsets = np.concatenate([np.zeros(1, dtype=np.int64), new_ends[:n_ends]])
+    return Shard(ids[:kept].copy(), offsets, raw)
+
+
+def assign_ranges(ranges, workers):
+    """Cut the ranges, in corpus order, into `workers` consecutive groups of about equal bytes (a worker's
+    shard is contiguous text, so a sentence's windows stay whole); fewer groups when there are fewer ranges."""
+    sizes = np.array([r.end - r.start for r in ranges], dtype=np.float64)
+    bounds = np.cumsum(sizes) / max(sizes.sum(), 1.0) * workers  # group each range ends in, fractional
+    groups = [[] for _ in range(workers)]
+    for r, ends_at in zip(ranges, bounds):
+        groups[min(workers - 1, int(np.ceil(ends_at)) - 1 if ends_at > 0 else 0)].append(r)
+    return [group for group in groups if group]
