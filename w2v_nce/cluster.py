@@ -19,6 +19,7 @@
 
 The driver holds the averaged model, writes the checkpoints and the outputs, and runs the epoch-end hooks.
 """
+import logging
 import math
 import os
 import time
@@ -41,7 +42,7 @@ from .vocab import Vocab
 POLL_SECONDS = 0.25          # the driver waits in slices this long, so Ctrl-C is seen at once
 START_TIMEOUT = 120.0        # seconds for a worker to start and encode its shard
 MAX_REPLACEMENTS = 3         # dead workers replaced in one run before it stops
-MIN_RANGE_BYTES = 1 << 20
+MIN_RANGE_BYTES = 1 << 18
 RANGES_PER_WORKER = 4
 
 
@@ -60,7 +61,7 @@ def connect(address=None):
         local = address in (None, "", "local")
         try:
             ray.init(address=None if local else address, num_cpus=available_cores() if local else None,
-                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError ... here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster ({first})") from None
@@ -141,6 +142,14 @@ def set_rows(model, row_ranges, arrays):
         for a, b in row_ranges:
             array[a:b] = rows[at:at + b - a]
             at += b - a
+
+
+def merge_replicas(base, replicas):
+    """The synced rows: `base` (as every replica had them after the last sync) plus every replica's change
+    since, as Hogwild threads add their updates to one model (an average would divide each worker's
+    learning by the number of workers)."""
+    return tuple(np.add(array, sum(replica[i] - array for replica in replicas), dtype=np.float32)
+                 for i, array in enumerate(base))
 
 
 def sync_rows(round_number, last, vocab_size, hot):
@@ -310,11 +319,10 @@ class Cluster:
             for w, (w_loss, w_pairs, w_done, rows, rng) in enumerate(results):
                 loss, pairs, done = loss + w_loss, pairs + w_pairs, done + w_done
                 state.rng_states[w * self.threads:(w + 1) * self.threads] = rng
-            mean = tuple(np.mean([result[3][i] for result in results], axis=0, dtype=np.float32)
-                         for i in range(len(model)))
-            set_rows(model, send, mean)
-            self.average = self.ray.put((send, mean))
-            moved += 2 * len(results) * sum(array.nbytes for array in mean)  # each worker's rows out, the average in
+            merged = merge_replicas(get_rows(model, send), [result[3] for result in results])
+            set_rows(model, send, merged)
+            self.average = self.ray.put((send, merged))
+            moved += 2 * len(results) * sum(array.nbytes for array in merged)  # each worker's rows out, the merge in
             sync_seconds += time.perf_counter() - sync_started
             reporter.update(epoch, done, decayed_lr(config.lr, config.resolved_min_lr,
                                                     (epoch * n_tokens + done) / total_work), loss / max(pairs, 1))

@@ -163,10 +163,11 @@ def encode_ranges(ranges, words, lowercase):
 
 def assign_ranges(ranges, workers):
     """Cut the ranges, in corpus order, into `workers` consecutive groups of about equal bytes (a worker's
-    shard is contiguous text, so a sentence's windows stay whole); fewer groups when there are fewer ranges."""
+    shard is contiguous text): a range goes to the group its middle byte falls in. Fewer groups when there
+    are fewer ranges."""
     sizes = np.array([r.end - r.start for r in ranges], dtype=np.float64)
-    bounds = np.cumsum(sizes) / max(sizes.sum(), 1.0) * workers  # group each range ends in, fractional
+    middles = (np.cumsum(sizes) - sizes / 2) / max(sizes.sum(), 1.0)
     groups = [[] for _ in range(workers)]
-    for r, ends_at in zip(ranges, bounds):
-        groups[min(workers - 1, int(np.ceil(ends_at)) - 1 if ends_at > 0 else 0)].append(r)
+    for r, middle in zip(ranges, middles):
+        groups[min(workers - 1, int(middle * workers))].append(r)
     return [group for group in groups if group]

@@ -1,0 +1,186 @@
+"""Training on a Ray cluster (`train --ray`): shards and vocabulary without Ray, then a local Ray cluster of
+two CPUs (skipped where Ray is not installed; the test extra installs it)."""
+import dataclasses
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from w2v_nce import api
+from w2v_nce.cluster import Cluster, ClusterError, sync_rows
+from w2v_nce.config import resolve
+from w2v_nce.corpus import CorpusSettings
+from w2v_nce.errors import CorpusError, W2VWarning
+from w2v_nce.shards import CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
+
+from conftest import TOY_ANALOGIES
+from conftest import TOY_CORPUS as TOY
+
+
+def _ranges_vocab(paths, settings, range_bytes):
+    merger = CountMerger()
+    ranges = split_ranges(paths, range_bytes)
+    for byte_range in reversed(ranges):  # any order: the counts are summed
+        merger.add(count_range(byte_range, settings.lowercase))
+    return ranges, merger.vocab(paths, settings.min_count, settings.max_vocab)
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_ranges_give_the_single_process_vocabulary_and_encoding(tmp_path, lowercase):
+    second = tmp_path / "second.txt"
+    second.write_bytes(b"The THE the \xc3\x89t\xc3\xa9 \xc3\xa9t\xc3\xa9 \n\n  new line without end")
+    paths = [TOY, str(second)]
+    settings = CorpusSettings(min_count=3, lowercase=lowercase)
+    whole = api.prepare(paths, settings, use_cache=False)
+    ranges, vocab = _ranges_vocab(paths, settings, 40_000)
+    assert len(ranges) > 50 and all(r.start == 0 or open(r.path, "rb").read()[r.start - 1:r.start] == b"\n"
+                                    for r in ranges[:5])
+    assert vocab.words == whole.vocab.words
+    assert np.array_equal(vocab.counts, whole.vocab.counts)
+    shards = [encode_ranges(group, vocab.words, lowercase) for group in assign_ranges(ranges, 3)]
+    assert len(shards) == 3
+    assert np.array_equal(np.concatenate([shard.ids for shard in shards]), whole.ids)
+    assert sum(shard.n_sentences for shard in shards) == whole.n_sentences
+
+
+def test_standard_input_cannot_be_shared():
+    with pytest.raises(CorpusError, match="standard input cannot be shared"):
+        split_ranges(["-"])
+
+
+def test_sync_rows_hot_rows_every_round_rarer_blocks_less_often_and_all_at_the_end():
+    assert sync_rows(1, False, 10_000, 100) == [(0, 100), (100, 200)]
+    assert sync_rows(2, False, 10_000, 100) == [(0, 100), (200, 400)]
+    assert sync_rows(8, False, 10_000, 100) == [(0, 100), (800, 1600)]
+    assert sync_rows(64, False, 10_000, 100) == [(0, 100), (6400, 10_000)]
+    assert sync_rows(128, False, 10_000, 100) == [(0, 100)]          # that block starts past the vocabulary
+    assert sync_rows(5, True, 10_000, 100) == [(0, 10_000)]
+    synced = np.zeros(10_000, dtype=bool)
+    for r in range(1, 64):
+        for a, b in sync_rows(r, False, 10_000, 100):
+            synced[a:b] = True
+    assert synced[:6400].all() and not synced[6400:].any()  # rows below hot * 2^6 within 63 rounds
+
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _config(**settings):
+    return dataclasses.replace(resolve(), workers=2, threads=1, **settings)
+
+
+def test_cluster_vocabulary_equals_the_single_process_one(local_ray):
+    cluster = Cluster.start("local", 2, 1)
+    try:
+        corpus = cluster.prepare([TOY], CorpusSettings())
+    finally:
+        cluster.stop()
+    whole = api.prepare(TOY, use_cache=False)
+    assert corpus.vocab.words == whole.vocab.words and np.array_equal(corpus.vocab.counts, whole.vocab.counts)
+    assert (corpus.n_tokens, corpus.n_sentences) == (whole.n_tokens, whole.n_sentences)
+    assert len(corpus.shard_tokens) == 2 and min(corpus.shard_tokens) > 0.4 * corpus.n_tokens
+
+
+def test_two_workers_learn_the_toy_analogies_and_write_every_output(local_ray, tmp_path):
+    result = api.train(TOY, _config(holdout=0.01), cluster="local", out=str(tmp_path / "out"))
+    accuracy = api.evaluate(result.embeddings(), TOY_ANALOGIES)["accuracy"]
+    assert accuracy >= 0.8
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(api.OUTPUT_FILES + ("checkpoint",))
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    n_tokens = metrics["corpus_tokens"]
+    for epoch in metrics["epochs"]:
+        assert epoch["sync"]["rounds"] >= 2 and epoch["sync"]["bytes"] > 0 and "heldout" in epoch
+        assert epoch["tokens"] <= n_tokens  # held-out sentences are skipped, nothing is trained twice
+    assert json.loads(json.dumps(result.config.to_dict()))["workers"] == 2
+    # the checkpoint continues in one process as well
+    resumed = api.resume(str(tmp_path / "out"), settings={"epochs": result.config.epochs + 1, "threads": 1})
+    assert len(resumed.epochs) == result.config.epochs + 1
+
+
+def _kill_worker_after_epoch(cluster, epoch):
+    def hook(state):
+        if state.epochs_done == epoch:
+            os.kill(ray.get(cluster.actors[0].pid.remote()), signal.SIGKILL)
+    return hook
+
+
+def test_a_killed_worker_is_replaced_and_its_shard_still_trained(local_ray, tmp_path):
+    cluster = Cluster.start("local", 2, 1)
+    try:
+        corpus = cluster.prepare([TOY], CorpusSettings())
+        config = _config(epochs=3, small_corpus_tokens=0, subsample=0.0)
+        with pytest.warns(W2VWarning, match="worker 0 died; a new worker takes over its shard"):
+            result = cluster.train(corpus, config, hooks=[_kill_worker_after_epoch(cluster, 1)])
+    finally:
+        cluster.stop()
+    assert cluster.replacements == 1
+    assert [epoch["tokens"] for epoch in result.epochs] == [corpus.n_tokens] * 3  # no text dropped
+    assert api.evaluate(result.embeddings(), TOY_ANALOGIES)["accuracy"] >= 0.8
+
+
+def test_a_worker_lost_beyond_replacement_stops_with_a_resumable_checkpoint(local_ray, tmp_path, monkeypatch):
+    import w2v_nce.cluster as cluster_module
+    monkeypatch.setattr(cluster_module, "MAX_REPLACEMENTS", 0)
+    started = []
+    original = Cluster.start.__func__
+
+    def start(cls, *args):
+        started.append(original(cls, *args))
+        return started[-1]
+
+    monkeypatch.setattr(Cluster, "start", classmethod(start))
+    out = tmp_path / "out"
+    monkeypatch.setattr(api, "measurement_hooks",
+                        lambda *args: [_kill_worker_after_epoch(started[0], 1)])
+    with pytest.raises(ClusterError, match=r"worker 0 died .*epoch 1 of 3 is saved in .*--resume .* --ray"):
+        api.train(TOY, _config(epochs=3, small_corpus_tokens=0), cluster="local", out=str(out))
+    assert not (out / "vectors.bin").exists()
+    resumed = api.resume(str(out), settings={"threads": 1})
+    assert len(resumed.epochs) == 3 and (out / "vectors.bin").exists()
+
+
+def test_ctrl_c_on_the_driver_stops_the_workers_and_leaves_a_checkpoint(tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "w2v_nce", "train", TOY, "--ray", "--workers", "2", "--threads",
+                                "1", "--epochs", "200", "--small-corpus-tokens", "0", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = out / "checkpoint" / "state.npz"
+    deadline = time.monotonic() + 240
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), process.communicate()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    saved = re.search(r"interrupted \(SIGINT\); epochs? (?:1-)?(\d+) of 200 (?:is|are) saved in .*; continue with: "
+                      r"w2v-nce train --resume (\S+) --ray$", err.strip())
+    assert saved and saved.group(2) == str(out), err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 15
+    while _shard_workers() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _shard_workers()
+    epochs = int(saved.group(1)) + 1
+    finished = subprocess.run([sys.executable, "-m", "w2v_nce", "train", "--resume", str(out), "--epochs", str(epochs),
+                               "--threads", "1", "--quiet"], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == epochs
+
+
+def _shard_workers():
+    """Ray worker processes of ShardWorker actors still running."""
+    found = subprocess.run(["pgrep", "-f", "ray::ShardWorker"], capture_output=True, text=True)
+    return found.stdout.split()
