@@ -22,6 +22,7 @@ The driver holds the averaged model, writes the checkpoints and the outputs, and
 import logging
 import math
 import os
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -96,9 +97,10 @@ class ShardWorker:
         self.ranges, self.shard = ranges, encode_ranges(ranges, words, lowercase)
         return self.shard.n_tokens, self.shard.n_sentences, self.shard.longest_sentence
 
-    def start(self, config, counts, keep_prob, first_sentence, shard_index, model, rng_states):
-        """Set up training from `model` (its arrays are copied) with these RNG states (one per thread). The
-        shard's pairs are drawn with a seed of its own (shards would otherwise repeat each other's draws)."""
+    def start(self, config, counts, keep_prob, first_sentence, shard_index, model, rng_states, applied_through):
+        """Set up training from `model` (its arrays are copied) with these RNG states (one per thread), as of
+        sync applied_through. The shard's pairs are drawn with a seed of its own (shards would otherwise repeat
+        each other's draws)."""
         self.config = validate(config, "the run's settings")
         held_out = held_out_sentences(self.shard.n_sentences, self.config.holdout, self.config.seed, first_sentence)
         self.text = Text(self.shard.ids, self.shard.offsets, keep_prob, held_out)
@@ -107,25 +109,64 @@ class ShardWorker:
         self.model = Model(*(np.array(array, copy=True) for array in model))
         self.rng_states = np.array(rng_states, dtype=np.uint64)
         self.hogwild = Hogwild(self.rng_states, len(counts))
+        self.sync = threading.Condition()
+        self.outbox = {}    # sync number -> (loss, pairs, tokens, rows, RNG states), for the driver to take
+        self.sent = {}      # sync number -> (row ranges, rows as sent), until the merge of them is applied
+        self.applied = applied_through
+        self.failure = None
 
     def held_out_pairs(self, holdout, seed, window, first_sentence, max_pairs):
         return shard_pairs(self.shard.ids, self.shard.offsets, holdout, seed, window, first_sentence, max_pairs)
 
-    def round(self, average, epoch, lo, hi, progress_before, scale, send_rows):
-        """Set the rows of `average` (the last round's, or None), train tokens [lo, hi) of the shard and
-        return (loss, pairs, tokens, the rows of `send_rows`, the RNG states). The learning rate follows
-        global progress: progress_before (of the run's tokens) plus this worker's tokens times `scale`."""
-        if average is not None:
-            set_rows(self.model, *average)
+    def train_epoch(self, epoch, rounds, first_round, bounds, progress_before, scale):
+        """Train rounds first_round..rounds of the epoch, round r on tokens bounds[r - 1] of the shard, without
+        waiting for the driver: after each round its rows go to the outbox (sync number epoch * rounds + r),
+        and the next round starts at once. Only the snapshot of round r waits until the merge of round r - 1
+        is applied, so a replica is never more than one sync behind. The learning rate follows global
+        progress: progress_before[r - 1] (of the run's tokens) plus this worker's tokens times `scale`."""
         config = self.config
         settings = epoch_settings(config, epoch, self.shard.longest_sentence)._replace(seed=self.seed)
         lr0, min_lr = config.lr, config.resolved_min_lr
+        try:
+            for r in range(first_round, rounds + 1):
+                number, before = epoch * rounds + r, progress_before[r - 1]
+                loss, pairs, done = self.hogwild.train(
+                    self.text, self.model, self.noise, settings, *bounds[r - 1],
+                    lambda done: decayed_lr(lr0, min_lr, before + scale * done), lr0)
+                send = sync_rows(r, r == rounds, len(self.model.b_out), config.sync_rows)
+                with self.sync:
+                    self.sync.wait_for(lambda: self.applied >= number - 1)
+                    rows = get_rows(self.model, send)
+                    self.sent[number] = (send, rows)
+                    self.outbox[number] = (loss, pairs, done, rows, self.rng_states.copy())
+                    self.sync.notify_all()
+        except BaseException as exc:  # the driver waiting in `rows` gets it
+            with self.sync:
+                self.failure = exc
+                self.sync.notify_all()
+            raise
 
-        def lr_at(done):
-            return decayed_lr(lr0, min_lr, progress_before + scale * done)
+    def rows(self, number):
+        """What round `number` sent, once it has: (loss, pairs, tokens, rows, RNG states)."""
+        with self.sync:
+            self.sync.wait_for(lambda: number in self.outbox or self.failure is not None)
+            if number not in self.outbox:
+                raise self.failure
+            return self.outbox.pop(number)
 
-        loss, pairs, done = self.hogwild.train(self.text, self.model, self.noise, settings, lo, hi, lr_at, lr0)
-        return loss, pairs, done, get_rows(self.model, send_rows), self.rng_states.copy()
+    def apply(self, number, merged):
+        """Add to the replica what the merge of sync `number` changed in the rows it sent (its training
+        since then stays)."""
+        row_ranges, rows = merged
+        with self.sync:
+            _, sent = self.sent.pop(number)
+            for array, new, old in zip(self.model, rows, sent):
+                at = 0
+                for a, b in row_ranges:
+                    array[a:b] += new[at:at + b - a] - old[at:at + b - a]
+                    at += b - a
+            self.applied = number
+            self.sync.notify_all()
 
     def pid(self):
         return os.getpid()
@@ -217,7 +258,8 @@ class Cluster:
 
     def _new_actor(self, w):
         """Start worker w's actor and have it encode its shard; returns the encode call's ref."""
-        actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0)(ShardWorker)
+        # threaded: the driver's rows and apply calls run while train_epoch trains
+        actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0, max_concurrency=4)(ShardWorker)
         self.actors[w] = actor_class.remote()
         return self.actors[w].encode.remote(self.groups[w], self.words, self.lowercase)
 
@@ -268,14 +310,14 @@ class Cluster:
             state = state.with_workers(config.seed, workers * threads)
         model = state.model
         self.setup = (config.to_dict(), vocab.counts, vocab.keep_probabilities(config.subsample))
-        self.average = None  # the last round's average, which the workers set at the start of the next
-        self.get_all([self._start(w, state) for w in range(workers)], START_TIMEOUT)
+        rounds = max(1, math.ceil(max(corpus.shard_tokens) / config.sync_tokens))  # per epoch
+        self.get_all([self._start(w, state, state.epochs_done * rounds) for w in range(workers)], START_TIMEOUT)
         result = TrainResult(vocab, model, config, epochs=state.epochs)
         reporter = Progress(progress, n_tokens, config.epochs)
         started = time.perf_counter()
         try:
             for epoch in range(state.epochs_done, config.epochs):
-                self._epoch(epoch, corpus, config, state, reporter)
+                self._epoch(epoch, rounds, corpus, config, state, reporter)
                 for hook in hooks:
                     hook(state)
                 reporter.epoch_done(state.epochs[-1])
@@ -291,49 +333,54 @@ class Cluster:
                               for actor, first in zip(self.actors, self.first_sentences)])
         return joined_pairs(parts, config.holdout, corpus.n_sentences)
 
-    def _start(self, w, state):
+    def _start(self, w, state, applied_through):
         config, counts, keep_prob = self.setup
         rngs = state.rng_states[w * self.threads:(w + 1) * self.threads]
         return self.actors[w].start.remote(config, counts, keep_prob, self.first_sentences[w], w, tuple(state.model),
-                                           rngs)
+                                           rngs, applied_through)
 
-    def _epoch(self, epoch, corpus, config, state, reporter):
+    def _epoch(self, epoch, rounds, corpus, config, state, reporter):
         shard_tokens, n_tokens = corpus.shard_tokens, corpus.n_tokens
         total_work = config.epochs * n_tokens
-        rounds = max(1, math.ceil(max(shard_tokens) / config.sync_tokens))
+        bounds = [[(shard * (r - 1) // rounds, shard * r // rounds) for r in range(1, rounds + 1)]
+                  for shard in shard_tokens]
+        round_tokens = [sum(worker[r][1] - worker[r][0] for worker in bounds) for r in range(rounds)]
+        progress_before = ((epoch * n_tokens + np.cumsum([0] + round_tokens[:-1])) / total_work).tolist()
+        scale = [round_tokens[0] / max(worker[0][1] - worker[0][0], 1) / total_work for worker in bounds]
+        self.plan = (epoch, rounds, bounds, progress_before, scale)
+        for w, actor in enumerate(self.actors):
+            actor.train_epoch.remote(epoch, rounds, 1, bounds[w], progress_before, scale[w])
         model, vocab_size = state.model, len(corpus.vocab)
-        loss = pairs = done = 0
-        moved = 0
+        loss = pairs = done = moved = 0
         sync_seconds = 0.0
         epoch_start = time.perf_counter()
-        lr_start = decayed_lr(config.lr, config.resolved_min_lr, epoch * n_tokens / total_work)
         for r in range(1, rounds + 1):
-            bounds = [(shard * (r - 1) // rounds, shard * r // rounds) for shard in shard_tokens]
-            round_tokens = sum(hi - lo for lo, hi in bounds)
-            progress_before = (epoch * n_tokens + done) / total_work
-            send = sync_rows(r, r == rounds, vocab_size, config.sync_rows)
-            calls = [(epoch, lo, hi, progress_before, round_tokens / max(hi - lo, 1) / total_work, send)
-                     for lo, hi in bounds]
-            results = self._round(self.average, calls, state)
+            number = epoch * rounds + r
+            results = self._collect(number, r, state)
             sync_started = time.perf_counter()
             for w, (w_loss, w_pairs, w_done, rows, rng) in enumerate(results):
                 loss, pairs, done = loss + w_loss, pairs + w_pairs, done + w_done
                 state.rng_states[w * self.threads:(w + 1) * self.threads] = rng
+            send = sync_rows(r, r == rounds, vocab_size, config.sync_rows)
             merged = merge_replicas(get_rows(model, send), [result[3] for result in results])
             set_rows(model, send, merged)
-            self.average = self.ray.put((send, merged))
+            merged_ref = self.ray.put((send, merged))
+            for actor in self.actors:
+                actor.apply.remote(number, merged_ref)
             moved += 2 * len(results) * sum(array.nbytes for array in merged)  # each worker's rows out, the merge in
             sync_seconds += time.perf_counter() - sync_started
             reporter.update(epoch, done, decayed_lr(config.lr, config.resolved_min_lr,
                                                     (epoch * n_tokens + done) / total_work), loss / max(pairs, 1))
-        metrics = epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_start,
-                                decayed_lr(config.lr, config.resolved_min_lr, (epoch * n_tokens + done) / total_work))
+        lr_start, lr_end = (decayed_lr(config.lr, config.resolved_min_lr, progress)
+                            for progress in (progress_before[0], (epoch * n_tokens + done) / total_work))
+        metrics = epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_start, lr_end)
         metrics["sync"] = {"rounds": rounds, "bytes": moved, "driver_seconds": round(sync_seconds, 3)}
         state.epochs.append(metrics)
 
-    def _round(self, average, calls, state):
-        """Run one round on every worker; a worker that dies is replaced and its round redone."""
-        refs = [actor.round.remote(average, *call) for actor, call in zip(self.actors, calls)]
+    def _collect(self, number, r, state):
+        """Every worker's rows of sync `number` (round r of the epoch); a worker that died is replaced, and the
+        new one trains its shard from round r on."""
+        refs = [actor.rows.remote(number) for actor in self.actors]
         results = [None] * len(refs)
         while any(result is None for result in results):
             for w, ref in enumerate(refs):
@@ -345,23 +392,25 @@ class Cluster:
                 try:
                     results[w] = self.get(ref)
                 except self.ray.exceptions.RayActorError as exc:
-                    refs[w] = self._replace(w, state, exc).round.remote(None, *calls[w])
+                    refs[w] = self._replace(w, number - 1, r, state, exc).rows.remote(number)
         return results
 
-    def _replace(self, w, state, exc):
-        """A new actor for dead worker w, encoding its shard and starting from the averaged model."""
+    def _replace(self, w, applied_through, r, state, exc):
+        """A new actor for dead worker w: it encodes the same shard, starts from the merged model and trains
+        the epoch from round r."""
         self.replacements += 1
         reason = " ".join(str(exc).split())[:200]
         if self.replacements > MAX_REPLACEMENTS:
             raise ClusterError(f"worker {w} died ({reason}); {MAX_REPLACEMENTS} workers were replaced in this run "
                                f"already, so it stops")
-        warnings.warn(f"worker {w} died; a new worker takes over its shard from the last average", W2VWarning,
+        warnings.warn(f"worker {w} died; a new worker takes over its shard from the last merge", W2VWarning,
                       stacklevel=2)
         try:
             self.get_all([self._new_actor(w)], START_TIMEOUT)
-            self.get_all([self._start(w, state)], START_TIMEOUT)
+            self.get_all([self._start(w, state, applied_through)], START_TIMEOUT)
         except self.ray.exceptions.RayError as replacement_failed:
             raise ClusterError(f"worker {w} died and no new worker could start "
                                f"({' '.join(str(replacement_failed).split())[:200]})") from None
+        epoch, rounds, bounds, progress_before, scale = self.plan
+        self.actors[w].train_epoch.remote(epoch, rounds, r, bounds[w], progress_before, scale[w])
         return self.actors[w]
-
