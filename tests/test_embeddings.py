@@ -34,6 +34,16 @@ def test_binary_layout_is_word2vec_c(vectors, tmp_path):
     assert data[8:20] == vectors.vectors[0].astype("<f4").tobytes() and data[20:21] == b"\n"
 
 
+@pytest.mark.parametrize("first_bytes", [b"\n\x00\x00\x00", b"1.5\n", b"00 \n"])
+def test_binary_rows_whose_floats_hold_a_newline_byte_read_as_binary(tmp_path, first_bytes):
+    rows = np.random.default_rng(1).normal(size=(3, 4)).astype("<f4")
+    rows[0, 0] = np.frombuffer(first_bytes, dtype="<f4")[0]  # the first float's bytes begin like a text row
+    vectors = Embeddings(["a", "b", "c"], rows)
+    path = str(tmp_path / "v.bin")
+    vectors.save(path, binary=True)
+    np.testing.assert_array_equal(Embeddings.load(path).vectors, rows)
+
+
 def test_gensim_reads_what_we_write(vectors, tmp_path):
     keyed = pytest.importorskip("gensim.models").KeyedVectors
     for binary, name in ((True, "v.bin"), (False, "v.txt")):

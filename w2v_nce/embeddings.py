@@ -141,14 +141,20 @@ _NUMBER_BYTES = frozenset(b"0123456789.-+eEinfaINFA \t\r")
 
 
 def _looks_binary(body, dim):
-    """Text if, after the first word, the first row holds only the bytes of numbers and spaces up to
-    its newline; 4 * dim raw float32 bytes essentially never do."""
+    """Text if, after the first word, the first row up to its newline is `dim` numbers (only their bytes and
+    spaces), which 4 * dim raw float32 bytes essentially never are. Otherwise binary when a newline follows
+    the word's 4 * dim bytes (raw floats may hold a newline byte anywhere, the first one included) or the row
+    holds bytes no number has; else text (a malformed text row, for the text parser to report)."""
     first = bytes(body[: min(len(body), 2 * MAX_WORD_BYTES + 64 + 40 * dim)])
     space = first.find(b" ")
     newline = first.find(b"\n", space + 1)
     if space < 0 or newline < 0:
         return space >= 0 and len(first) > space + 4 * dim
-    return not set(first[space + 1:newline]) <= _NUMBER_BYTES
+    row = first[space + 1:newline]
+    if set(row) <= _NUMBER_BYTES and len(row.split()) == dim:
+        return False
+    binary_end = space + 1 + 4 * dim
+    return first[binary_end:binary_end + 1] == b"\n" or not set(row) <= _NUMBER_BYTES
 
 
 def _parse_text(path, body, count, dim):
