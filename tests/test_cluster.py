@@ -68,6 +68,19 @@ def test_sync_rows_hot_rows_every_round_rarer_blocks_less_often_and_all_at_the_e
     assert synced[:6400].all() and not synced[6400:].any()  # rows below hot * 2^6 within 63 rounds
 
 
+def test_without_ray_the_option_says_how_to_install_it(tmp_path):
+    code = "import sys; sys.modules['ray'] = None; from w2v_nce.cli import main; main()"
+    result = subprocess.run([sys.executable, "-c", code, "train", TOY, "--ray", "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: --ray needs Ray: pip install 'w2v-nce[ray]'"
+
+
+def test_ray_address_refuses_a_corpus_path_given_after_it():
+    result = subprocess.run([sys.executable, "-m", "w2v_nce", "train", "--ray", TOY], capture_output=True, text=True)
+    assert result.returncode == 2 and "is not a Ray address" in result.stderr and "before --ray" in result.stderr
+
+
 ray = pytest.importorskip("ray")
 
 
@@ -92,6 +105,13 @@ def test_cluster_vocabulary_equals_the_single_process_one(local_ray):
     assert corpus.vocab.words == whole.vocab.words and np.array_equal(corpus.vocab.counts, whole.vocab.counts)
     assert (corpus.n_tokens, corpus.n_sentences) == (whole.n_tokens, whole.n_sentences)
     assert len(corpus.shard_tokens) == 2 and min(corpus.shard_tokens) > 0.4 * corpus.n_tokens
+
+
+def test_a_corpus_error_in_a_counting_task_is_one_line(local_ray, tmp_path):
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"text\n" * 1000 + b"\0")
+    with pytest.raises(CorpusError, match="binary.txt: looks like a binary file"):
+        api.train(str(binary), _config(), cluster="local")
 
 
 def test_two_workers_learn_the_toy_analogies_and_write_every_output(local_ray, tmp_path):

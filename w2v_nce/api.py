@@ -20,6 +20,7 @@ from .io_utils import atomic_open, output_directory_lock, replace_files
 from .modelfile import load_model, save_model
 from .monitor import EpochEvaluation
 from .pairs import iter_pairs
+from .shards import check_shareable
 from .preflight import check_output, check_run
 from .projector import write_projector
 from .structs import Model
@@ -67,7 +68,7 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     files must be readable at the same paths on every node."""
     config = config or resolve()
     with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext(), \
-            _engine(cluster, config) as engine:
+            _engine(cluster, config, corpus) as engine:
         paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
         config = config.for_corpus(corpus.n_tokens)
         check_run(corpus, config, out)
@@ -95,7 +96,7 @@ def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_di
             corpus = [entry["path"] for entry in checkpoint.corpus["files"]]
         if not hasattr(corpus, "vocab"):
             checkpoint.check_files(_paths(corpus))
-        with _engine(cluster, config) as engine:
+        with _engine(cluster, config, corpus) as engine:
             paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
             checkpoint.check_corpus(corpus)
             check_run(corpus, config, out)
@@ -126,11 +127,15 @@ def _paths(corpus):
 
 
 @contextlib.contextmanager
-def _engine(cluster, config):
-    """The Cluster of a run on Ray (its workers stopped at the end, however it ends), or None."""
+def _engine(cluster, config, corpus):
+    """The Cluster of a run on Ray (its workers stopped at the end, however it ends), or None. The corpus
+    files are checked before the cluster is started or joined."""
     if cluster is None:
         yield None
         return
+    if hasattr(corpus, "vocab"):
+        raise ConfigError("--ray: give corpus files (a cluster's workers read them), not an encoded corpus")
+    check_shareable(_paths(corpus))
     engine = Cluster.start(cluster, config.workers, config.threads)
     try:
         yield engine
@@ -141,8 +146,6 @@ def _engine(cluster, config):
 def _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine=None):
     """(the corpus paths or None, the EncodedCorpus (a ClusterCorpus on a cluster), seconds spent preparing it)."""
     if hasattr(corpus, "vocab"):
-        if engine is not None:
-            raise ConfigError("--ray: give corpus files (a cluster's workers read them), not an encoded corpus")
         return None, corpus, 0.0
     started = time.perf_counter()
     paths = _paths(corpus)

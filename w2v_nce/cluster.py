@@ -1,23 +1,26 @@
-"""Training on a Ray cluster (`train --ray`): data-parallel replicas averaged often, as pWord2Vec's MPI version.
+"""Training on a Ray cluster (`train --ray`): data-parallel replicas merged often, as pWord2Vec's MPI version.
 
 1. Vocabulary: the corpus files are cut into byte ranges at line starts (shards.py); Ray tasks count the
    ranges and the driver sums the counts into exactly the vocabulary one process builds.
 2. Shards: the ranges are cut, in corpus order, into one contiguous shard per worker. Each worker (a Ray
    actor with --threads CPUs) encodes its shard with the global vocabulary and trains it with its own
    Hogwild threads on its own replica of the model.
-3. Synchronisation, in rounds: every round each worker trains the next 1/R of its shard (R rounds an epoch,
-   so that a worker trains about --sync-tokens tokens a round) and sends the rows due this round; the
-   driver averages them, keeps the average and sends it back with the next round's call, and each worker
-   starts that round from it. Ids are frequency-sorted: the --sync-rows most frequent rows (most of the
-   updates) are due every round; then rows [H, 2H) every 2nd round, [2H, 4H) every 4th, ... (round r syncs
-   the block of its lowest set bit, so each round moves about the same number of bytes); the epoch's last
-   round averages every row. The learning rate follows the tokens all workers have done.
+3. Synchronisation, in rounds: an epoch is cut into R rounds, so that a worker trains about --sync-tokens
+   tokens a round. After each round a worker puts the rows due in its outbox and trains on; the driver
+   merges every worker's rows (the last merge plus each replica's change since: updates add up, as Hogwild
+   threads' do) and sends the merge back, which the worker adds as a correction, keeping its training since
+   the snapshot. A worker's next snapshot waits for the merge before it, so a replica is at most one sync
+   behind. Ids are frequency-sorted: the --sync-rows most frequent rows (most of the updates) are due every
+   round; then rows [H, 2H) every 2nd round, [2H, 4H) every 4th, ... (round r syncs the block of its lowest
+   set bit, so each round moves about the same number of bytes); the epoch's last round syncs every row.
+   The learning rate follows the tokens all workers have done.
 4. Faults: a worker that dies is replaced by a new actor (on any node with room) that encodes the same
-   shard, starts from the average and redoes the round, so no text is dropped; after MAX_REPLACEMENTS, or
-   when no replacement starts, the run stops with a one-line error, its last epoch in the checkpoint. Ctrl-C
-   stops the workers and leaves that checkpoint (the run resumes with --resume, with or without --ray).
+   shard, starts from the merged model and trains the epoch from the lost round on, so no text is dropped;
+   after MAX_REPLACEMENTS, or when no replacement starts, the run stops with a one-line error, its last epoch
+   in the checkpoint. Ctrl-C stops the workers and leaves that checkpoint (the run resumes with --resume,
+   with or without --ray).
 
-The driver holds the averaged model, writes the checkpoints and the outputs, and runs the epoch-end hooks.
+The driver holds the merged model, writes the checkpoints and the outputs, and runs the epoch-end hooks.
 """
 import logging
 import math
@@ -64,8 +67,8 @@ def connect(address=None):
             ray.init(address=None if local else address, num_cpus=available_cores() if local else None,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError ... here
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster ({first})") from None
+            raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster "
+                               f"({_first_line(exc)})") from None
     return ray
 
 
@@ -172,6 +175,11 @@ class ShardWorker:
         return os.getpid()
 
 
+def _first_line(exc, limit=200):
+    text = " ".join(str(exc).split())
+    return (text[:limit] + "...") if len(text) > limit else text or type(exc).__name__
+
+
 def get_rows(model, row_ranges):
     """The rows [a, b) of each range, of every array of the model, one array per model array."""
     return tuple(np.concatenate([array[a:b] for a, b in row_ranges]) for array in model)
@@ -194,7 +202,7 @@ def merge_replicas(base, replicas):
 
 
 def sync_rows(round_number, last, vocab_size, hot):
-    """The row ranges averaged after round `round_number` (from 1) of an epoch: all rows after the last;
+    """The row ranges synced after round `round_number` (from 1) of an epoch: all rows after the last;
     else the `hot` most frequent and the block of the round's lowest set bit k, rows [hot 2^k, hot 2^(k+1))."""
     if last:
         return [(0, vocab_size)]
@@ -236,7 +244,7 @@ class Cluster:
         """Count the ranges in Ray tasks, build the vocabulary, start the workers and encode their shards;
         returns the ClusterCorpus."""
         ray = self.ray
-        total = sum(os.path.getsize(path) for path in paths if os.path.isfile(path))
+        total = sum(os.path.getsize(path) for path in paths)
         range_bytes = max(MIN_RANGE_BYTES, min(RANGE_BYTES, total // (RANGES_PER_WORKER * self.workers) + 1))
         ranges = split_ranges(paths, range_bytes)
         count = ray.remote(num_cpus=1)(count_range)
@@ -276,20 +284,24 @@ class Cluster:
         return done, pending
 
     def get(self, ref):
-        """ray.get, re-raising a w2v-nce error of the task as itself (one line, not Ray's traceback)."""
+        """ray.get, with a w2v-nce error of the task re-raised as itself and any other failure of a task as a
+        one-line ClusterError (not Ray's traceback). A dead actor's RayActorError passes (see _collect)."""
         try:
             return self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as exc:
             if isinstance(exc.cause, W2VError):
                 raise exc.cause from None
-            raise
+            raise ClusterError(f"a task on the cluster failed: {_first_line(exc.cause)}") from None
 
     def get_all(self, refs, timeout=None):
         done, pending = self.wait(refs, len(refs), timeout)
         if pending:
             raise ClusterError(f"{len(pending)} of {len(refs)} workers did not start within {timeout:.0f} s (does "
                                f"every node have w2v-nce installed and the corpus files at the same paths?)")
-        return [self.get(ref) for ref in refs]
+        try:
+            return [self.get(ref) for ref in refs]
+        except self.ray.exceptions.RayActorError as exc:
+            raise ClusterError(f"a worker died while starting: {_first_line(exc)}") from None
 
     def stop(self):
         for actor in self.actors:
@@ -300,7 +312,7 @@ class Cluster:
     # -- training ------------------------------------------------------------------------------------
 
     def train(self, corpus, config, progress="none", init=None, state=None, hooks=()):
-        """As train.train, on the cluster's workers: returns a TrainResult of the averaged model."""
+        """As train.train, on the cluster's workers: returns a TrainResult of the merged model."""
         vocab, n_tokens = corpus.vocab, corpus.n_tokens
         workers, threads = len(self.actors), self.threads
         if state is None:
@@ -399,7 +411,7 @@ class Cluster:
         """A new actor for dead worker w: it encodes the same shard, starts from the merged model and trains
         the epoch from round r."""
         self.replacements += 1
-        reason = " ".join(str(exc).split())[:200]
+        reason = _first_line(exc)
         if self.replacements > MAX_REPLACEMENTS:
             raise ClusterError(f"worker {w} died ({reason}); {MAX_REPLACEMENTS} workers were replaced in this run "
                                f"already, so it stops")
@@ -408,9 +420,9 @@ class Cluster:
         try:
             self.get_all([self._new_actor(w)], START_TIMEOUT)
             self.get_all([self._start(w, state, applied_through)], START_TIMEOUT)
-        except self.ray.exceptions.RayError as replacement_failed:
-            raise ClusterError(f"worker {w} died and no new worker could start "
-                               f"({' '.join(str(replacement_failed).split())[:200]})") from None
+        except (ClusterError, self.ray.exceptions.RayError) as replacement_failed:
+            raise ClusterError(f"worker {w} died and no new worker could start ({_first_line(replacement_failed)})") \
+                from None
         epoch, rounds, bounds, progress_before, scale = self.plan
         self.actors[w].train_epoch.remote(epoch, rounds, r, bounds[w], progress_before, scale[w])
         return self.actors[w]

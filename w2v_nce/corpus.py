@@ -379,6 +379,15 @@ def _read_rows(directory, name, dtype, rows, mmap):
 # Preparation
 
 
+def check_paths(paths):
+    """CorpusError unless every path is a regular file (or '-', standard input)."""
+    if not paths:
+        raise CorpusError("no corpus file given")
+    for path in paths:
+        if path != "-" and not os.path.isfile(path):
+            raise CorpusError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
+
+
 def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None, memory_budget=None):
     """Tokenize, build the vocabulary and encode `paths` (a list of files, '-' for standard input).
 
@@ -389,11 +398,7 @@ def prepare_corpus(paths, settings=CorpusSettings(), cache_dir=None, memory_budg
     from .cache import CacheWriteError, CorpusCache
 
     paths = [os.fspath(p) for p in paths]
-    if not paths:
-        raise CorpusError("no corpus file given")
-    for path in paths:
-        if path != "-" and not os.path.isfile(path):
-            raise CorpusError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
+    check_paths(paths)
     if cache_dir is not None and "-" not in paths:
         cache = CorpusCache.open(cache_dir)
         if cache is not None:

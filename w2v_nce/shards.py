@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .corpus import _longest_sentence, _remap_chunk
+from .corpus import _longest_sentence, _remap_chunk, check_paths
 from .errors import CorpusError
 from .tokenize import COMPRESSED, ByteRange, TokenTable, scan_corpus
 from .vocab import describe_sources, rank_words
@@ -26,15 +26,10 @@ _FIND_BLOCK = 1 << 16
 def split_ranges(paths, range_bytes=RANGE_BYTES):
     """ByteRanges of about range_bytes covering every file of `paths` in order, each starting at a line
     start. Raises CorpusError for standard input (a cluster's workers cannot read it) and missing files."""
+    check_shareable(paths)
     ranges = []
     for path in paths:
-        if path == "-":
-            raise CorpusError("standard input cannot be shared with a cluster's workers; give corpus files that "
-                              "every worker can read")
-        try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+        size = os.path.getsize(path)
         if os.path.splitext(path)[1].lower() in COMPRESSED:
             ranges.append(ByteRange(os.path.abspath(path), 0, size))
             continue
@@ -45,6 +40,14 @@ def split_ranges(paths, range_bytes=RANGE_BYTES):
                 ranges.append(ByteRange(os.path.abspath(path), start, end))
                 start = end
     return ranges
+
+
+def check_shareable(paths):
+    """CorpusError unless every path is a corpus file (a cluster's workers cannot read standard input)."""
+    if "-" in paths:
+        raise CorpusError("standard input cannot be shared with a cluster's workers; give corpus files that every "
+                          "worker can read")
+    check_paths(paths)
 
 
 def _line_start_after(handle, position, size):
