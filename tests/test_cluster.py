@@ -17,6 +17,7 @@ from w2v_nce.cluster import Cluster, ClusterError, sync_rows
 from w2v_nce.config import resolve
 from w2v_nce.corpus import CorpusSettings
 from w2v_nce.errors import CorpusError, W2VWarning
+from w2v_nce.heldout import corpus_pairs
 from w2v_nce.shards import CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
 
 from conftest import TOY_ANALOGIES
@@ -97,14 +98,19 @@ def _config(**settings):
 
 def test_cluster_vocabulary_equals_the_single_process_one(local_ray):
     cluster = Cluster.start("local", 2, 1)
+    config = _config(holdout=0.01)  # few enough pairs that both shards give some
     try:
         corpus = cluster.prepare([TOY], CorpusSettings())
+        held_out = cluster.held_out_pairs(corpus, config)
     finally:
         cluster.stop()
     whole = api.prepare(TOY, use_cache=False)
     assert corpus.vocab.words == whole.vocab.words and np.array_equal(corpus.vocab.counts, whole.vocab.counts)
     assert (corpus.n_tokens, corpus.n_sentences) == (whole.n_tokens, whole.n_sentences)
     assert len(corpus.shard_tokens) == 2 and min(corpus.shard_tokens) > 0.4 * corpus.n_tokens
+    # the same sentences are held out as in one process: the shards number them from the corpus's start
+    expected = corpus_pairs(whole, config.holdout, config.seed, config.window)
+    assert np.array_equal(held_out.labels, expected.labels) and np.array_equal(held_out.inputs, expected.inputs)
 
 
 def test_a_corpus_error_in_a_counting_task_is_one_line(local_ray, tmp_path):
