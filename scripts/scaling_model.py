@@ -14,7 +14,6 @@ whose epoch end syncs only the rows no tier covered, the same way. Both assume a
 per-core speed (Hogwild scaling within a node is not measured beyond 2 cores here).
 """
 import argparse
-import math
 
 
 def tier_rows(vocab, hot, rounds):

@@ -35,11 +35,13 @@ def _ranges_vocab(paths, settings, range_bytes):
 @pytest.mark.parametrize("lowercase", [False, True])
 def test_ranges_give_the_single_process_vocabulary_and_encoding(tmp_path, lowercase):
     second = tmp_path / "second.txt"
-    second.write_bytes(b"The THE the \xc3\x89t\xc3\xa9 \xc3\xa9t\xc3\xa9 \n\n  new line without end")
+    second.write_bytes(b"The THE the \xc3\x89t\xc3\xa9 \xc3\xa9t\xc3\xa9 \n\n" + b"x" * 1200 + b" new line without end")
     paths = [TOY, str(second)]
     settings = CorpusSettings(min_count=3, lowercase=lowercase)
-    whole = api.prepare(paths, settings, use_cache=False)
-    ranges, vocab = _ranges_vocab(paths, settings, 40_000)
+    with pytest.warns(W2VWarning, match="1 tokens longer than 1000 bytes were cut"):
+        whole = api.prepare(paths, settings, use_cache=False)
+    with pytest.warns(W2VWarning, match="1 tokens longer than 1000 bytes were cut"):
+        ranges, vocab = _ranges_vocab(paths, settings, 40_000)
     assert len(ranges) > 50 and all(r.start == 0 or open(r.path, "rb").read()[r.start - 1:r.start] == b"\n"
                                     for r in ranges[:5])
     assert vocab.words == whole.vocab.words

@@ -39,8 +39,7 @@ from .pairs import held_out_sentences
 from .sampling import build_noise
 from .shards import RANGE_BYTES, CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
 from .structs import Model, Text
-from .train import (Hogwild, Progress, RunState, TrainResult, check_finite, decayed_lr, epoch_metrics,
-                    epoch_settings, init_model)
+from .train import Hogwild, decayed_lr, epoch_metrics, epoch_settings, run_epochs, start_state
 from .vocab import Vocab
 
 POLL_SECONDS = 0.25          # the driver waits in slices this long, so Ctrl-C is seen at once
@@ -313,31 +312,13 @@ class Cluster:
 
     def train(self, corpus, config, progress="none", init=None, state=None, hooks=()):
         """As train.train, on the cluster's workers: returns a TrainResult of the merged model."""
-        vocab, n_tokens = corpus.vocab, corpus.n_tokens
-        workers, threads = len(self.actors), self.threads
-        if state is None:
-            model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
-            state = RunState.start(model, config.seed, workers * threads)
-        elif len(state.rng_states) != workers * threads:
-            state = state.with_workers(config.seed, workers * threads)
-        model = state.model
+        vocab, workers, threads = corpus.vocab, len(self.actors), self.threads
+        state = start_state(state, init, len(vocab), config, workers * threads)
         self.setup = (config.to_dict(), vocab.counts, vocab.keep_probabilities(config.subsample))
         rounds = max(1, math.ceil(max(corpus.shard_tokens) / config.sync_tokens))  # per epoch
         self.get_all([self._start(w, state, state.epochs_done * rounds) for w in range(workers)], START_TIMEOUT)
-        result = TrainResult(vocab, model, config, epochs=state.epochs)
-        reporter = Progress(progress, n_tokens, config.epochs)
-        started = time.perf_counter()
-        try:
-            for epoch in range(state.epochs_done, config.epochs):
-                self._epoch(epoch, rounds, corpus, config, state, reporter)
-                for hook in hooks:
-                    hook(state)
-                reporter.epoch_done(state.epochs[-1])
-        finally:
-            reporter.close()
-        result.seconds = time.perf_counter() - started
-        check_finite(model, config.lr)
-        return result
+        return run_epochs(vocab, config, state, corpus.n_tokens, progress, hooks,
+                          lambda epoch, reporter: self._epoch(epoch, rounds, corpus, config, state, reporter))
 
     def held_out_pairs(self, corpus, config):
         """The HeldOutPairs of config.holdout: the workers' held-out pairs in corpus order."""

@@ -222,6 +222,12 @@ def _remap_chunk(raw, token_to_id, out, ends, first, state, new_ends):
     return kept, n_ends
 
 
+def warn_if_cut(source, n_cut):
+    if n_cut:
+        warnings.warn(f"{source}: {n_cut} tokens longer than {MAX_WORD_BYTES} bytes were cut to their first "
+                      f"{MAX_WORD_BYTES} bytes", W2VWarning, stacklevel=3)
+
+
 def encode_corpus(paths, settings, directory, memory_budget=None):
     """Encode `paths` into `directory` (see the module docstring); returns the Vocab. Raises CorpusError
     for unreadable, empty or binary input and EmptyVocabError when no word reaches min_count; an OSError
@@ -242,9 +248,7 @@ def encode_corpus(paths, settings, directory, memory_budget=None):
     n_raw, n_cut = scan_corpus(paths, table, ids.append, ends.append, write_run)
     if n_raw == 0:
         raise CorpusError(f"{source}: corpus is empty (no tokens)")
-    if n_cut:
-        warnings.warn(f"{source}: {n_cut} tokens longer than {MAX_WORD_BYTES} bytes were cut to their first "
-                      f"{MAX_WORD_BYTES} bytes", W2VWarning, stacklevel=2)
+    warn_if_cut(source, n_cut)
     if runs.runs == 0:  # everything fitted in one table: no merge
         words = table_words(table, settings.lowercase)
         candidates = kept_words(words, settings.min_count)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .corpus import _longest_sentence, _remap_chunk, check_paths
+from .corpus import EncodedCorpus, _remap_chunk, check_paths, warn_if_cut
 from .errors import CorpusError
 from .tokenize import COMPRESSED, ByteRange, TokenTable, scan_corpus
 from .vocab import describe_sources, rank_words
@@ -101,36 +101,18 @@ class CountMerger:
         self.cut_tokens += counted.cut_tokens
 
     def vocab(self, paths, min_count, max_vocab):
-        """The Vocab of the summed counts; CorpusError / EmptyVocabError as preparation raises them."""
+        """The Vocab of the summed counts; CorpusError / EmptyVocabError, and the warning for cut tokens, as
+        preparation gives them."""
         source = describe_sources(paths)
         if self.raw_tokens == 0:
             raise CorpusError(f"{source}: corpus is empty (no tokens)")
+        warn_if_cut(source, self.cut_tokens)
         kept = np.flatnonzero(self.totals >= min_count)
         words = self.table.joined(kept).tobytes().split(b"\n")[:-1]
         most_frequent = int(self.totals.max()) if self.totals.size else 0
         vocab, _ = rank_words(Candidates(words, self.totals[kept], most_frequent, None), min_count, max_vocab,
                               source)
         return vocab
-
-
-@dataclass
-class Shard:
-    """A worker's ranges encoded with the global vocabulary, as EncodedCorpus holds a whole corpus."""
-    ids: np.ndarray       # int32 vocabulary ids
-    offsets: np.ndarray   # int64 sentence offsets, from 0
-    raw_tokens: int
-
-    @property
-    def n_tokens(self):
-        return int(self.ids.shape[0])
-
-    @property
-    def n_sentences(self):
-        return int(self.offsets.shape[0] - 1)
-
-    @property
-    def longest_sentence(self):
-        return int(_longest_sentence(self.offsets))
 
 
 def vocabulary_table(words):
@@ -144,11 +126,11 @@ def vocabulary_table(words):
 
 
 def encode_ranges(ranges, words, lowercase):
-    """The Shard of `ranges` (in order) under the vocabulary `words` (by id): tokens outside it are dropped,
-    and sentences left empty with them."""
+    """The EncodedCorpus (with no vocab) of `ranges`, in order, under the vocabulary `words` (by id): tokens
+    outside it are dropped, and sentences left empty with them."""
     table = TokenTable()
     raw_chunks, end_chunks = [], []
-    raw, _ = scan_corpus(ranges, table, raw_chunks.append, end_chunks.append, on_full=None)
+    scan_corpus(ranges, table, raw_chunks.append, end_chunks.append, on_full=None)
     table_of_words = table_words(table, lowercase)
     vocabulary = vocabulary_table(words)
     word_to_id = np.concatenate([vocabulary.lookup(table_of_words.table), vocabulary.lookup(table_of_words.extra)])
@@ -161,7 +143,7 @@ def encode_ranges(ranges, words, lowercase):
     state = np.zeros(3, dtype=np.int64)
     kept, n_ends = _remap_chunk(raw_ids, token_to_id, ids, ends, 0, state, new_ends)
     offsets = np.concatenate([np.zeros(1, dtype=np.int64), new_ends[:n_ends]])
-    return Shard(ids[:kept].copy(), offsets, raw)
+    return EncodedCorpus(ids[:kept].copy(), offsets, None)
 
 
 def assign_ranges(ranges, workers):

@@ -256,40 +256,54 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
     are then reported, or save the state. The corpus and settings must have passed preflight.check_run. Raises
     TrainingDiverged when the loss becomes non-finite.
     """
-    vocab = corpus.vocab
-    longest_sentence = corpus.longest_sentence
+    vocab, n_tokens, longest_sentence = corpus.vocab, corpus.n_tokens, corpus.longest_sentence
     text, noise = kernel_inputs(corpus, config)
-    threads = worker_count(config, corpus.n_tokens)
-    if state is None:
-        model = init if init is not None else init_model(len(vocab), config.dim, config.seed)
-        state = RunState.start(model, config.seed, threads)
-    elif len(state.rng_states) != threads:
-        state = state.with_workers(config.seed, threads)
-    model = state.model
-    n_tokens = corpus.n_tokens
+    state = start_state(state, init, len(vocab), config, worker_count(config, n_tokens))
     hogwild = Hogwild(state.rng_states, len(vocab))
     lr0, min_lr = config.lr, config.resolved_min_lr
-    result = TrainResult(vocab, model, config, epochs=state.epochs)
+
+    def train_epoch(epoch, reporter):
+        def lr_at(done):
+            return decayed_lr(lr0, min_lr, (epoch * n_tokens + done) / (config.epochs * n_tokens))
+
+        epoch_start = time.perf_counter()
+        loss, pairs, done = hogwild.train(
+            text, state.model, noise, epoch_settings(config, epoch, longest_sentence), 0, n_tokens, lr_at, lr0,
+            tick=lambda done, mean_loss: reporter.update(epoch, done, lr_at(done), mean_loss))
+        state.epochs.append(epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_at(0),
+                                          lr_at(done)))
+
+    return run_epochs(vocab, config, state, n_tokens, progress, hooks, train_epoch)
+
+
+def start_state(state, init, vocab_size, config, workers):
+    """The RunState a run trains with `workers` RNG streams: `state` continued, else a fresh one from the
+    model `init` or a new model."""
+    if state is None:
+        model = init if init is not None else init_model(vocab_size, config.dim, config.seed)
+        return RunState.start(model, config.seed, workers)
+    if len(state.rng_states) != workers:
+        return state.with_workers(config.seed, workers)
+    return state
+
+
+def run_epochs(vocab, config, state, n_tokens, progress, hooks, train_epoch):
+    """Epochs state.epochs_done + 1 .. config.epochs: train_epoch(epoch, reporter) trains one (from 0) and
+    appends its metrics to state.epochs, then each hook is called with the state and the epoch reported.
+    Returns the TrainResult; TrainingDiverged when the model ends up non-finite."""
+    result = TrainResult(vocab, state.model, config, epochs=state.epochs)
     reporter = Progress(progress, n_tokens, config.epochs)
     started = time.perf_counter()
     try:
         for epoch in range(state.epochs_done, config.epochs):
-            def lr_at(done, epoch=epoch):
-                return decayed_lr(lr0, min_lr, (epoch * n_tokens + done) / (config.epochs * n_tokens))
-
-            epoch_start = time.perf_counter()
-            loss, pairs, done = hogwild.train(
-                text, model, noise, epoch_settings(config, epoch, longest_sentence), 0, n_tokens, lr_at, lr0,
-                tick=lambda done, mean_loss: reporter.update(epoch, done, lr_at(done), mean_loss))
-            state.epochs.append(epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start,
-                                              lr_at(0), lr_at(done)))
+            train_epoch(epoch, reporter)
             for hook in hooks:
                 hook(state)
             reporter.epoch_done(state.epochs[-1])
     finally:
         reporter.close()
     result.seconds = time.perf_counter() - started
-    check_finite(model, lr0)
+    check_finite(state.model, config.lr)
     return result
 
 
