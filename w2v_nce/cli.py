@@ -30,7 +30,11 @@ from .vocab import write_vocab
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
+_signals_received = []  # a library may turn Interrupted into a plain KeyboardInterrupt (Ray's blocking calls do)
+
+
 def _raise_interrupted(signal_number, frame):
+    _signals_received.append(signal_number)
     raise Interrupted(signal_number)
 
 
@@ -63,7 +67,7 @@ def reports_errors(command):
         except W2VError as exc:
             raise click.ClickException(" ".join(str(exc).splitlines())) from None
         except KeyboardInterrupt as exc:
-            number = getattr(exc, "signal_number", signal.SIGINT)
+            number = getattr(exc, "signal_number", _signals_received[-1] if _signals_received else signal.SIGINT)
             hint = getattr(exc, "hint", "files already written are intact")
             click.echo(f"interrupted ({SIGNAL_NAMES.get(number, number)}); {hint}", err=True)
             sys.exit(128 + number)

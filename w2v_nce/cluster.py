@@ -25,6 +25,7 @@ The driver holds the merged model, writes the checkpoints and the outputs, and r
 import logging
 import math
 import os
+import signal
 import threading
 import time
 import warnings
@@ -62,12 +63,16 @@ def connect(address=None):
         raise ConfigError("--ray needs Ray: pip install 'w2v-nce[ray]'") from None
     if not ray.is_initialized():
         local = address in (None, "", "local")
+        on_sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, which exits at once
         try:
             ray.init(address=None if local else address, num_cpus=available_cores() if local else None,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError ... here
             raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster "
                                f"({_first_line(exc)})") from None
+        finally:
+            if threading.current_thread() is threading.main_thread() and on_sigterm is not None:
+                signal.signal(signal.SIGTERM, on_sigterm)
     return ray
 
 
