@@ -142,7 +142,9 @@ class ShardWorker:
                     lambda done: decayed_lr(lr0, min_lr, before + scale * done), lr0)
                 send = sync_rows(r, r == rounds, len(self.model.b_out), config.sync_rows)
                 with self.sync:
-                    self.sync.wait_for(lambda: self.applied >= number - 1)
+                    self.sync.wait_for(lambda: self.applied >= number - 1 or self.failure is not None)
+                    if self.failure is not None:
+                        raise self.failure
                     rows = get_rows(self.model, send)
                     self.sent[number] = (send, rows)
                     self.outbox[number] = (loss, pairs, done, rows, self.rng_states.copy())
@@ -166,14 +168,19 @@ class ShardWorker:
         since then stays)."""
         row_ranges, rows = merged
         with self.sync:
-            _, sent = self.sent.pop(number)
-            for array, new, old in zip(self.model, rows, sent):
-                at = 0
-                for a, b in row_ranges:
-                    array[a:b] += new[at:at + b - a] - old[at:at + b - a]
-                    at += b - a
-            self.applied = number
-            self.sync.notify_all()
+            try:
+                _, sent = self.sent.pop(number)
+                for array, new, old in zip(self.model, rows, sent):
+                    at = 0
+                    for a, b in row_ranges:
+                        array[a:b] += new[at:at + b - a] - old[at:at + b - a]
+                        at += b - a
+                self.applied = number
+            except BaseException as exc:  # nobody waits on this call: the next `rows` reports it
+                self.failure = exc
+                raise
+            finally:
+                self.sync.notify_all()
 
     def pid(self):
         return os.getpid()
