@@ -20,9 +20,9 @@ from .io_utils import atomic_open, output_directory_lock, replace_files
 from .modelfile import load_model, save_model
 from .monitor import EpochEvaluation
 from .pairs import iter_pairs
-from .shards import check_shareable
 from .preflight import check_output, check_run
 from .projector import write_projector
+from .shards import check_shareable
 from .structs import Model
 from .train import TrainResult
 from .train import train as train_model
@@ -81,8 +81,8 @@ def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_di
            memory_budget=None, out=None, evaluations=(), holdout_file=None, cluster=None):
     """Continue the run whose output directory is checkpoint_dir from its last complete epoch, writing into
     `out` (default: the same directory). corpus: the corpus files (default: those the run recorded).
-    settings: explicitly given settings; only epochs (to train longer) and threads may differ from the
-    run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run.
+    settings: explicitly given settings; only epochs (to train longer) and where it runs (threads, workers,
+    sync_tokens, sync_rows) may differ from the run's. With one thread and a fixed seed, the result is bit-identical to an uninterrupted run.
     evaluations, holdout_file, cluster: as for `train`, for the epochs still to train (a run started on a
     cluster may continue in one process, and the other way round)."""
     out = checkpoint_dir if out is None else out
