@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import yaml
 
 from w2v_nce import api
 from w2v_nce.cluster import Cluster, ClusterError, sync_rows
@@ -95,7 +96,7 @@ def local_ray():
 
 
 def _config(**settings):
-    return dataclasses.replace(resolve(), workers=2, threads=1, **settings)
+    return dataclasses.replace(resolve(), **{"workers": 2, "threads": 1, **settings})
 
 
 def test_cluster_vocabulary_equals_the_single_process_one(local_ray):
@@ -123,7 +124,7 @@ def test_a_corpus_error_in_a_counting_task_is_one_line(local_ray, tmp_path):
 
 
 def test_two_workers_learn_the_toy_analogies_and_write_every_output(local_ray, tmp_path):
-    result = api.train(TOY, _config(holdout=0.01), cluster="local", out=str(tmp_path / "out"))
+    result = api.train(TOY, _config(holdout=0.01, threads=0), cluster="local", out=str(tmp_path / "out"))
     accuracy = api.evaluate(result.embeddings(), TOY_ANALOGIES)["accuracy"]
     assert accuracy >= 0.8
     assert sorted(os.listdir(tmp_path / "out")) == sorted(api.OUTPUT_FILES + ("checkpoint",))
@@ -132,7 +133,8 @@ def test_two_workers_learn_the_toy_analogies_and_write_every_output(local_ray, t
     for epoch in metrics["epochs"]:
         assert epoch["sync"]["rounds"] >= 2 and epoch["sync"]["bytes"] > 0 and "heldout" in epoch
         assert epoch["tokens"] <= n_tokens  # held-out sentences are skipped, nothing is trained twice
-    assert json.loads(json.dumps(result.config.to_dict()))["workers"] == 2
+    ran = yaml.safe_load((tmp_path / "out" / "config.yaml").read_text())
+    assert (ran["workers"], ran["threads"]) == (2, 1)  # threads 0: the cluster's 2 CPUs shared by 2 workers
     # the checkpoint continues in one process as well
     resumed = api.resume(str(tmp_path / "out"), settings={"epochs": result.config.epochs + 1, "threads": 1})
     assert len(resumed.epochs) == result.config.epochs + 1

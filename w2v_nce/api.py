@@ -1,5 +1,6 @@
 """The Python API that the command line wraps: prepare a corpus, list its pairs, train, resume, save, evaluate."""
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
@@ -70,7 +71,7 @@ def train(corpus, config=None, progress="none", cache_dir=None, use_cache=True, 
     with output_directory_lock(out, wait=False) if out is not None else contextlib.nullcontext(), \
             _engine(cluster, config, corpus) as engine:
         paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
-        config = config.for_corpus(corpus.n_tokens)
+        config = _where_it_runs(config.for_corpus(corpus.n_tokens), engine, corpus)
         check_run(corpus, config, out)
         model = initial_model(init, corpus.vocab, config.dim) if init is not None else None
         hooks = measurement_hooks(corpus, config, evaluations, holdout_file, engine)
@@ -98,6 +99,7 @@ def resume(checkpoint_dir, corpus=None, settings=None, progress="none", cache_di
             checkpoint.check_files(_paths(corpus))
         with _engine(cluster, config, corpus) as engine:
             paths, corpus, prepared = _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine)
+            config = _where_it_runs(config, engine, corpus)
             checkpoint.check_corpus(corpus)
             check_run(corpus, config, out)
             hooks = measurement_hooks(corpus, config, evaluations, holdout_file, engine)
@@ -141,6 +143,13 @@ def _engine(cluster, config, corpus):
         yield engine
     finally:
         engine.stop()
+
+
+def _where_it_runs(config, engine, corpus):
+    """On a cluster, the config with the workers and threads per worker the run has (config.yaml says so)."""
+    if engine is None:
+        return config
+    return dataclasses.replace(config, workers=len(corpus.shard_tokens), threads=engine.threads)
 
 
 def _prepared(corpus, config, cache_dir, use_cache, memory_budget, engine=None):
