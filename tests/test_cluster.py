@@ -19,7 +19,7 @@ from w2v_nce.config import resolve
 from w2v_nce.corpus import CorpusSettings
 from w2v_nce.errors import CorpusError, W2VWarning
 from w2v_nce.heldout import corpus_pairs
-from w2v_nce.shards import CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
+from w2v_nce.shards import CountMerger, assign_ranges, count_range, encode_shard, split_ranges
 
 from conftest import TOY_ANALOGIES
 from conftest import TOY_CORPUS as TOY
@@ -47,10 +47,12 @@ def test_ranges_give_the_single_process_vocabulary_and_encoding(tmp_path, lowerc
                                     for r in ranges[:5])
     assert vocab.words == whole.vocab.words
     assert np.array_equal(vocab.counts, whole.vocab.counts)
-    shards = [encode_ranges(group, vocab.words, lowercase) for group in assign_ranges(ranges, 3)]
+    shards = [encode_shard(group, vocab.words, lowercase, threads=2) for group in assign_ranges(ranges, 3)]
     assert len(shards) == 3
     assert np.array_equal(np.concatenate([shard.ids for shard in shards]), whole.ids)
-    assert sum(shard.n_sentences for shard in shards) == whole.n_sentences
+    joined_offsets = np.concatenate([[0]] + [shard.offsets[1:] + sum(s.n_tokens for s in shards[:i])
+                                             for i, shard in enumerate(shards)])
+    assert np.array_equal(joined_offsets, whole.offsets)
 
 
 def test_standard_input_cannot_be_shared():

@@ -38,7 +38,7 @@ from .errors import ConfigError, W2VError, W2VWarning
 from .heldout import MAX_PAIRS, joined_pairs, shard_pairs
 from .pairs import held_out_sentences
 from .sampling import build_noise
-from .shards import RANGE_BYTES, CountMerger, assign_ranges, count_range, encode_ranges, split_ranges
+from .shards import RANGE_BYTES, CountMerger, assign_ranges, count_range, encode_shard, split_ranges
 from .structs import Model, Text
 from .train import Hogwild, decayed_lr, epoch_metrics, epoch_settings, run_epochs, start_state
 from .vocab import Vocab
@@ -99,9 +99,9 @@ class ClusterCorpus:
 class ShardWorker:
     """A Ray actor: one shard of the corpus, one replica of the model, its own Hogwild threads."""
 
-    def encode(self, ranges, words, lowercase):
-        """Encode the shard; returns (tokens, sentences, longest sentence)."""
-        self.ranges, self.shard = ranges, encode_ranges(ranges, words, lowercase)
+    def encode(self, ranges, words, lowercase, threads):
+        """Encode the shard on `threads` threads; returns (tokens, sentences, longest sentence)."""
+        self.shard = encode_shard(ranges, words, lowercase, threads)
         return self.shard.n_tokens, self.shard.n_sentences, self.shard.longest_sentence
 
     def start(self, config, counts, keep_prob, first_sentence, shard_index, model, rng_states, applied_through):
@@ -280,7 +280,7 @@ class Cluster:
         # threaded: the driver's rows and apply calls run while train_epoch trains
         actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0, max_concurrency=4)(ShardWorker)
         self.actors[w] = actor_class.remote()
-        return self.actors[w].encode.remote(self.groups[w], self.words, self.lowercase)
+        return self.actors[w].encode.remote(self.groups[w], self.words, self.lowercase, self.threads)
 
     # -- waiting, with Ctrl-C and errors ---------------------------------------------------------------
 

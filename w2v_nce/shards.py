@@ -4,11 +4,12 @@ cluster (cluster.py), in plain NumPy and the scan's Numba kernels, without Ray.
 `split_ranges` cuts each file at line starts, so every range holds whole sentences; a compressed file is
 one range (it cannot be entered in the middle). `count_range` counts one range's words as the scan does;
 `merge_counts` sums the ranges' counts into the Vocab a single process builds from the whole corpus (same
-words, counts and order: the order is a function of the counts). `encode_ranges` then turns a worker's
+words, counts and order: the order is a function of the counts). `encode_shard` then turns a worker's
 ranges into vocabulary ids with that global vocabulary: the same ids and sentences as the same stretch of
 the single-process encoding.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,14 +126,25 @@ def vocabulary_table(words):
     return table
 
 
-def encode_ranges(ranges, words, lowercase):
+def encode_shard(ranges, words, lowercase, threads=1):
     """The EncodedCorpus (with no vocab) of `ranges`, in order, under the vocabulary `words` (by id): tokens
-    outside it are dropped, and sentences left empty with them."""
+    outside it are dropped, and sentences left empty with them. The ranges are encoded on `threads` threads
+    (the scan releases the GIL) and joined."""
+    vocabulary = vocabulary_table(words)  # only read from here on, so the threads share it
+    with ThreadPoolExecutor(max(1, min(threads, len(ranges)))) as pool:
+        parts = list(pool.map(lambda byte_range: _encode_range(byte_range, vocabulary, lowercase), ranges))
+    ids = np.concatenate([part.ids for part in parts]) if parts else np.zeros(0, dtype=np.int32)
+    starts = np.cumsum([0] + [part.n_tokens for part in parts[:-1]])
+    offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [part.offsets[1:] + start
+                                                              for part, start in zip(parts, starts)])
+    return EncodedCorpus(ids, offsets, None)
+
+
+def _encode_range(byte_range, vocabulary, lowercase):
     table = TokenTable()
     raw_chunks, end_chunks = [], []
-    scan_corpus(ranges, table, raw_chunks.append, end_chunks.append, on_full=None)
+    scan_corpus([byte_range], table, raw_chunks.append, end_chunks.append, on_full=None)
     table_of_words = table_words(table, lowercase)
-    vocabulary = vocabulary_table(words)
     word_to_id = np.concatenate([vocabulary.lookup(table_of_words.table), vocabulary.lookup(table_of_words.extra)])
     token_to_id = word_to_id[table_of_words.token_to_word].astype(np.int32)
     raw_ids = np.concatenate(raw_chunks) if raw_chunks else np.zeros(0, dtype=np.int32)
@@ -140,10 +152,8 @@ def encode_ranges(ranges, words, lowercase):
     del raw_chunks, end_chunks
     ids = np.empty(raw_ids.shape[0], dtype=np.int32)
     new_ends = np.empty(ends.shape[0], dtype=np.int64)
-    state = np.zeros(3, dtype=np.int64)
-    kept, n_ends = _remap_chunk(raw_ids, token_to_id, ids, ends, 0, state, new_ends)
-    offsets = np.concatenate([np.zeros(1, dtype=np.int64), new_ends[:n_ends]])
-    return EncodedCorpus(ids[:kept].copy(), offsets, None)
+    kept, n_ends = _remap_chunk(raw_ids, token_to_id, ids, ends, 0, np.zeros(3, dtype=np.int64), new_ends)
+    return EncodedCorpus(ids[:kept].copy(), np.concatenate([np.zeros(1, dtype=np.int64), new_ends[:n_ends]]), None)
 
 
 def assign_ranges(ranges, workers):
