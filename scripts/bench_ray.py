@@ -3,7 +3,7 @@
 cluster beside one process of W x T threads, same loss and settings, runs alternated.
 
     python scripts/bench_ray.py [CORPUS] [--workers 2] [--threads 1] [--repeats 2] [--config default]
-                                [--epochs 5] [--sync-tokens N]
+                                [--epochs 5] [--sync-tokens N] [--sync-rows N]
 
 CORPUS defaults to ../shared/data/wiki10m.norm.txt. Each run is a fresh `w2v-nce train` process (the Ray
 runs start their own local cluster); words/s is the corpus tokens times epochs over the training seconds
@@ -52,12 +52,15 @@ def main():
     parser.add_argument("--config", default="default")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--sync-tokens", type=int, default=None)
+    parser.add_argument("--sync-rows", type=int, default=None)
     args = parser.parse_args()
     common = ["--config", args.config, "--epochs", str(args.epochs)]
     single = common + ["--threads", str(args.workers * args.threads)]
     on_ray = common + ["--ray", "--workers", str(args.workers), "--threads", str(args.threads)]
     if args.sync_tokens:
         on_ray += ["--sync-tokens", str(args.sync_tokens)]
+    if args.sync_rows:
+        on_ray += ["--sync-rows", str(args.sync_rows)]
     api.prepare(args.corpus)  # cached for the single-process runs; the Ray runs count and encode their own
     results = {"process": [], "ray": []}
     with tempfile.TemporaryDirectory() as scratch:
