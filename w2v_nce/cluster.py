@@ -13,8 +13,7 @@
    behind. Ids are frequency-sorted: the --sync-rows most frequent rows (most of the updates) are due every
    round; then rows [H, 2H) every 2nd round, [2H, 4H) every 4th, ... (round r syncs the block of its lowest
    set bit, so each round moves about the same number of bytes); the epoch's last round syncs every row.
-   The learning rate follows the tokens all workers have done. Workers go on into the next epoch while the
-   driver merges the last round and runs the epoch-end hooks on the merged model.
+   The learning rate follows the tokens all workers have done.
 4. Faults: a worker that dies is replaced by a new actor (on any node with room) that encodes the same
    shard, starts from the merged model and trains the epoch from the lost round on, so no text is dropped;
    after MAX_REPLACEMENTS, or when no replacement starts, the run stops with a one-line error, its last epoch
@@ -330,7 +329,6 @@ class Cluster:
         self.setup = (config.to_dict(), vocab.counts, vocab.keep_probabilities(config.subsample))
         rounds = max(1, math.ceil(max(corpus.shard_tokens) / config.sync_tokens))  # per epoch
         self.get_all([self._start(w, state, state.epochs_done * rounds) for w in range(workers)], START_TIMEOUT)
-        self.plan = None  # the epoch the workers were last told to train
         return run_epochs(vocab, config, state, corpus.n_tokens, progress, hooks,
                           lambda epoch, reporter: self._epoch(epoch, rounds, corpus, config, state, reporter))
 
@@ -346,40 +344,24 @@ class Cluster:
         return self.actors[w].start.remote(config, counts, keep_prob, self.first_sentences[w], w, tuple(state.model),
                                            rngs, applied_through)
 
-    def _plan(self, epoch, rounds, corpus, config):
-        """Each worker's token bounds per round of the epoch, the run's progress before each round, and
-        each worker's share of a round's progress per token (its lr follows global progress)."""
-        total_work = config.epochs * corpus.n_tokens
+    def _epoch(self, epoch, rounds, corpus, config, state, reporter):
+        shard_tokens, n_tokens = corpus.shard_tokens, corpus.n_tokens
+        total_work = config.epochs * n_tokens
         bounds = [[(shard * (r - 1) // rounds, shard * r // rounds) for r in range(1, rounds + 1)]
-                  for shard in corpus.shard_tokens]
+                  for shard in shard_tokens]
         round_tokens = [sum(worker[r][1] - worker[r][0] for worker in bounds) for r in range(rounds)]
-        progress_before = ((epoch * corpus.n_tokens + np.cumsum([0] + round_tokens[:-1])) / total_work).tolist()
+        progress_before = ((epoch * n_tokens + np.cumsum([0] + round_tokens[:-1])) / total_work).tolist()
         scale = [round_tokens[0] / max(worker[0][1] - worker[0][0], 1) / total_work for worker in bounds]
-        return epoch, rounds, bounds, progress_before, scale
-
-    def _issue(self, plan):
-        """Have every worker train the epoch of `plan` (see ShardWorker.train_epoch)."""
-        self.plan, self.issued_at = plan, time.perf_counter()
-        epoch, rounds, bounds, progress_before, scale = plan
+        self.plan = (epoch, rounds, bounds, progress_before, scale)
         for w, actor in enumerate(self.actors):
             actor.train_epoch.remote(epoch, rounds, 1, bounds[w], progress_before, scale[w])
-
-    def _epoch(self, epoch, rounds, corpus, config, state, reporter):
-        """Collect and merge the epoch's rounds. The workers start the next epoch as soon as they have sent
-        this one's last rows, so the last merge and the epoch-end hooks here overlap its first round. An
-        epoch's seconds run from when the workers were told to train it (the overlap counts in both)."""
-        if self.plan is None or self.plan[0] != epoch:
-            self._issue(self._plan(epoch, rounds, corpus, config))
-        progress_before, n_tokens, epoch_start = self.plan[3], corpus.n_tokens, self.issued_at
-        total_work = config.epochs * n_tokens
         model, vocab_size = state.model, len(corpus.vocab)
         loss = pairs = done = moved = 0
         sync_seconds = 0.0
+        epoch_start = time.perf_counter()
         for r in range(1, rounds + 1):
             number = epoch * rounds + r
             results = self._collect(number, r, state)
-            if r == rounds and epoch + 1 < config.epochs:
-                self._issue(self._plan(epoch + 1, rounds, corpus, config))
             sync_started = time.perf_counter()
             for w, (w_loss, w_pairs, w_done, rows, rng) in enumerate(results):
                 loss, pairs, done = loss + w_loss, pairs + w_pairs, done + w_done
