@@ -123,6 +123,7 @@ class ShardWorker:
         self.failure = None
 
     def held_out_pairs(self, holdout, seed, window, first_sentence, max_pairs):
+        """heldout.shard_pairs of the shard, whose first sentence is the corpus's first_sentence."""
         return shard_pairs(self.shard.ids, self.shard.offsets, holdout, seed, window, first_sentence, max_pairs)
 
     def train_epoch(self, epoch, rounds, first_round, bounds, progress_before, scale):
@@ -183,6 +184,7 @@ class ShardWorker:
                 self.sync.notify_all()
 
     def pid(self):
+        """The worker's process id (for diagnostics, and for the tests that kill a worker)."""
         return os.getpid()
 
 
@@ -197,6 +199,7 @@ def get_rows(model, row_ranges):
 
 
 def set_rows(model, row_ranges, arrays):
+    """The inverse of get_rows: write `arrays` into the rows of each range."""
     for array, rows in zip(model, arrays):
         at = 0
         for a, b in row_ranges:
