@@ -19,18 +19,23 @@ from w2v_nce.config import resolve
 from w2v_nce.corpus import CorpusSettings
 from w2v_nce.errors import CorpusError, W2VWarning
 from w2v_nce.heldout import corpus_pairs
-from w2v_nce.shards import CountMerger, assign_ranges, count_range, encode_shard, split_ranges
+from w2v_nce.shards import assign_ranges, count_range, encode_shard, merged_vocab, split_ranges, sum_counts
+from w2v_nce.wordcount import PARTITIONS
 
 from conftest import TOY_ANALOGIES
 from conftest import TOY_CORPUS as TOY
 
 
 def _ranges_vocab(paths, settings, range_bytes):
-    merger = CountMerger()
+    """The vocabulary as the cluster's tasks build it: each range counted, each partition summed over the
+    ranges (taken in reverse order: the sums do not depend on it), then ranked."""
     ranges = split_ranges(paths, range_bytes)
-    for byte_range in reversed(ranges):  # any order: the counts are summed
-        merger.add(count_range(byte_range, settings.lowercase))
-    return ranges, merger.vocab(paths, settings.min_count, settings.max_vocab)
+    counted = [count_range(byte_range, settings.lowercase) for byte_range in reversed(ranges)]
+    assert all(len(parts) == PARTITIONS + 1 for parts in counted)
+    summed = [sum_counts(settings.min_count, *(parts[1 + p] for parts in counted)) for p in range(PARTITIONS)]
+    assert sum(len(part.words) > 0 for part in summed) > PARTITIONS // 2  # the words do spread over the parts
+    return ranges, merged_vocab([parts[0] for parts in counted], summed, paths, settings.min_count,
+                                settings.max_vocab)
 
 
 @pytest.mark.parametrize("lowercase", [False, True])

@@ -1,7 +1,8 @@
 """Training on a Ray cluster (`train --ray`): data-parallel replicas merged often, as pWord2Vec's MPI version.
 
 1. Vocabulary: the corpus files are cut into byte ranges at line starts (shards.py); Ray tasks count the
-   ranges and the driver sums the counts into exactly the vocabulary one process builds.
+   ranges, split by word hash into PARTITIONS parts; one task per part sums it over all ranges and keeps
+   the words that reach min_count; the driver ranks those into exactly the vocabulary one process builds.
 2. Shards: the ranges are cut, in corpus order, into one contiguous shard per worker. Each worker (a Ray
    actor with --threads CPUs) encodes its shard with the global vocabulary and trains it with its own
    Hogwild threads on its own replica of the model.
@@ -38,10 +39,11 @@ from .errors import ConfigError, W2VError, W2VWarning
 from .heldout import MAX_PAIRS, joined_pairs, shard_pairs
 from .pairs import held_out_sentences
 from .sampling import build_noise
-from .shards import RANGE_BYTES, CountMerger, assign_ranges, count_range, encode_shard, split_ranges
+from .shards import RANGE_BYTES, assign_ranges, count_range, encode_shard, merged_vocab, split_ranges, sum_counts
 from .structs import Model, Text
 from .train import Hogwild, decayed_lr, epoch_metrics, epoch_settings, run_epochs, start_state
 from .vocab import Vocab
+from .wordcount import PARTITIONS
 
 POLL_SECONDS = 0.25          # the driver waits in slices this long, so Ctrl-C is seen at once
 START_TIMEOUT = 120.0        # seconds for a worker to start and encode its shard
@@ -261,14 +263,13 @@ class Cluster:
         total = sum(os.path.getsize(path) for path in paths)
         range_bytes = max(MIN_RANGE_BYTES, min(RANGE_BYTES, total // (RANGES_PER_WORKER * self.workers) + 1))
         ranges = split_ranges(paths, range_bytes)
-        count = ray.remote(num_cpus=1)(count_range)
-        merger = CountMerger()
-        pending = [count.remote(byte_range, settings.lowercase) for byte_range in ranges]
-        while pending:
-            done, pending = self.wait(pending, 1)
-            for ref in done:
-                merger.add(self.get(ref))
-        vocab = merger.vocab(paths, settings.min_count, settings.max_vocab)
+        # map: each range's counts in PARTITIONS parts by word hash; reduce: one task sums each part
+        count = ray.remote(num_cpus=1, num_returns=PARTITIONS + 1)(count_range)
+        counted = [count.remote(byte_range, settings.lowercase) for byte_range in ranges]
+        total = ray.remote(num_cpus=1)(sum_counts)
+        summed = [total.remote(settings.min_count, *(refs[1 + p] for refs in counted)) for p in range(PARTITIONS)]
+        vocab = merged_vocab(self.get_all([refs[0] for refs in counted]), self.get_all(summed), paths,
+                             settings.min_count, settings.max_vocab)
         self.groups = assign_ranges(ranges, self.workers)
         self.words = vocab.words
         self.lowercase = settings.lowercase
@@ -306,6 +307,10 @@ class Cluster:
             if isinstance(exc.cause, W2VError):
                 raise exc.cause from None
             raise ClusterError(f"a task on the cluster failed: {_first_line(exc.cause)}") from None
+        except self.ray.exceptions.RayActorError:
+            raise
+        except self.ray.exceptions.RayError as exc:  # a task's process died, an object was lost, ...
+            raise ClusterError(f"the cluster failed a task: {_first_line(exc)}") from None
 
     def get_all(self, refs, timeout=None):
         done, pending = self.wait(refs, len(refs), timeout)

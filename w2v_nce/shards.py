@@ -2,9 +2,10 @@
 cluster (cluster.py), in plain NumPy and the scan's Numba kernels, without Ray.
 
 `split_ranges` cuts each file at line starts, so every range holds whole sentences; a compressed file is
-one range (it cannot be entered in the middle). `count_range` counts one range's words as the scan does;
-`merge_counts` sums the ranges' counts into the Vocab a single process builds from the whole corpus (same
-words, counts and order: the order is a function of the counts). `encode_shard` then turns a worker's
+one range (it cannot be entered in the middle). `count_range` counts one range's words as the scan does,
+split into partitions by a hash of the word; `sum_counts` sums one partition over all ranges, and
+`merged_vocab` ranks the words of all partitions into the Vocab a single process builds from the whole
+corpus (same words, counts and order: the order is a function of the counts). `encode_shard` then turns a worker's
 ranges into vocabulary ids with that global vocabulary: the same ids and sentences as the same stretch of
 the single-process encoding.
 """
@@ -66,54 +67,58 @@ def _line_start_after(handle, position, size):
 
 
 @dataclass
-class RangeCounts:
-    """One range's words ('\\n'-separated UTF-8 as uint8) with their counts, and its token totals."""
+class WordCounts:
+    """Words ('\n'-separated UTF-8 as uint8) with their counts."""
     joined: np.ndarray
     counts: np.ndarray
+
+
+@dataclass
+class RangeTotals:
     raw_tokens: int
     cut_tokens: int
 
 
 def count_range(byte_range, lowercase):
-    """The words of one range and their counts (tokenize.py, wordcount.py). The range's distinct tokens are
-    held in memory: RANGE_BYTES bounds them."""
+    """The words of one range and their counts (tokenize.py, wordcount.py), as (RangeTotals, then one
+    WordCounts per partition of the words by hash: wordcount.PARTITIONS of them), so that each partition
+    can be summed over all ranges apart. The range's distinct tokens are held in memory: RANGE_BYTES bounds
+    them."""
     table = TokenTable()
     raw, cut = scan_corpus([byte_range], table, lambda ids: None, lambda ends: None, on_full=None)
     words = table_words(table, lowercase)
-    present = np.flatnonzero(words.counts > 0)
-    return RangeCounts(words.joined_bytes(present), words.counts[present], raw, cut)
+    grouped, starts = words.grouped_by_partition(np.flatnonzero(words.counts > 0))
+    parts = [grouped[a:b] for a, b in zip(starts[:-1], starts[1:])]
+    return (RangeTotals(raw, cut), *(WordCounts(words.joined_bytes(part), words.counts[part]) for part in parts))
 
 
-class CountMerger:
-    """Sums RangeCounts as they arrive, in any order; `vocab` then ranks the words as vocab.py does."""
+def sum_counts(min_count, *parts):
+    """One partition's words summed over its WordCounts: the Candidates (words as bytes) that reach
+    min_count."""
+    table = TokenTable()
+    totals = np.zeros(0, dtype=np.int64)
+    for part in parts:
+        index = table.add(part.joined)
+        if len(table) > totals.shape[0]:
+            totals = np.concatenate([totals, np.zeros(len(table) - totals.shape[0], dtype=np.int64)])
+        np.add.at(totals, index, part.counts)
+    kept = np.flatnonzero(totals >= min_count)
+    return Candidates(table.joined(kept).tobytes().split(b"\n")[:-1], totals[kept],
+                      int(totals.max()) if totals.size else 0, None)
 
-    def __init__(self):
-        self.table = TokenTable()
-        self.totals = np.zeros(0, dtype=np.int64)
-        self.raw_tokens = self.cut_tokens = 0
 
-    def add(self, counted):
-        index = self.table.add(counted.joined)
-        if len(self.table) > self.totals.shape[0]:
-            self.totals = np.concatenate([self.totals, np.zeros(len(self.table) - self.totals.shape[0],
-                                                                dtype=np.int64)])
-        np.add.at(self.totals, index, counted.counts)
-        self.raw_tokens += counted.raw_tokens
-        self.cut_tokens += counted.cut_tokens
-
-    def vocab(self, paths, min_count, max_vocab):
-        """The Vocab of the summed counts; CorpusError / EmptyVocabError, and the warning for cut tokens, as
-        preparation gives them."""
-        source = describe_sources(paths)
-        if self.raw_tokens == 0:
-            raise CorpusError(f"{source}: corpus is empty (no tokens)")
-        warn_if_cut(source, self.cut_tokens)
-        kept = np.flatnonzero(self.totals >= min_count)
-        words = self.table.joined(kept).tobytes().split(b"\n")[:-1]
-        most_frequent = int(self.totals.max()) if self.totals.size else 0
-        vocab, _ = rank_words(Candidates(words, self.totals[kept], most_frequent, None), min_count, max_vocab,
-                              source)
-        return vocab
+def merged_vocab(totals, candidates, paths, min_count, max_vocab):
+    """The Vocab of every range's RangeTotals and every partition's Candidates: what preparation builds of
+    the whole corpus (CorpusError / EmptyVocabError and the warning for cut tokens included)."""
+    source = describe_sources(paths)
+    if not sum(t.raw_tokens for t in totals):
+        raise CorpusError(f"{source}: corpus is empty (no tokens)")
+    warn_if_cut(source, sum(t.cut_tokens for t in totals))
+    words = [word for part in candidates for word in part.words]
+    counts = np.concatenate([part.counts for part in candidates]) if candidates else np.zeros(0, dtype=np.int64)
+    most_frequent = max((part.most_frequent for part in candidates), default=0)
+    vocab, _ = rank_words(Candidates(words, counts, most_frequent, None), min_count, max_vocab, source)
+    return vocab
 
 
 def vocabulary_table(words):
