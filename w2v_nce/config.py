@@ -74,7 +74,7 @@ class TrainConfig:
     workers: int = setting(0, "--ray: worker processes, each training on its shard of the corpus with its own "
                               "replica of the model (0: one per node of the cluster).", minimum=0)
     sync_tokens: int = setting(200_000, "--ray: tokens each worker trains between two merges of the "
-                                        "replicas (about 0.1 s of a worker's training suits).", minimum=1000)
+                                        "replicas (0.1 to 0.2 s of a worker's training suits).", minimum=1000)
     sync_rows: int = setting(1024, "--ray: rows of the most frequent words synced at every merge; the rarer "
                                    "rows follow in blocks of doubling size, each block half as often as the one "
                                    "before, and every row at the end of each epoch.", minimum=1)
