@@ -86,8 +86,6 @@ class ClusterCorpus:
     shard_tokens: list
     shard_sentences: list
     longest_sentence: int
-    cache_path: str | None = None
-    from_cache: bool = False
 
     @property
     def n_tokens(self):
