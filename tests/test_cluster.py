@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from w2v_nce import api
-from w2v_nce.cluster import Cluster, ClusterError, sync_rows
+from w2v_nce.cluster import Cluster, ClusterError, spread, sync_rows
 from w2v_nce.config import resolve
 from w2v_nce.corpus import CorpusSettings
 from w2v_nce.errors import CorpusError, W2VWarning
@@ -65,6 +65,12 @@ def test_standard_input_cannot_be_shared():
         split_ranges(["-"])
 
 
+def test_workers_go_to_the_nodes_in_turn_where_they_fit():
+    assert spread([("a", 4), ("b", 2)], 3, 2) == ["a", "b", "a"]
+    assert spread([("a", 4), ("b", 2)], 4, 2) == ["a", "b", "a", None]  # Ray places the last where it can
+    assert spread([("a", 1), ("b", 8)], 2, 4) == ["b", "b"]
+
+
 def test_sync_rows_hot_rows_every_round_rarer_blocks_less_often_and_all_at_the_end():
     assert sync_rows(1, False, 10_000, 100) == [(0, 100), (100, 200)]
     assert sync_rows(2, False, 10_000, 100) == [(0, 100), (200, 400)]
@@ -97,7 +103,7 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
 
@@ -150,7 +156,7 @@ def test_two_workers_learn_the_toy_analogies_and_write_every_output(local_ray, t
 def _kill_worker_after_epoch(cluster, epoch):
     def hook(state):
         if state.epochs_done == epoch:
-            os.kill(ray.get(cluster.actors[0].pid.remote()), signal.SIGKILL)
+            os.kill(ray.get(cluster.actors[0].location.remote())[1], signal.SIGKILL)
     return hook
 
 
@@ -229,3 +235,33 @@ def _shard_workers():
         except OSError:
             continue
     return found
+
+
+TWO_NODES = """
+import time
+import ray
+from ray.cluster_utils import Cluster as RayCluster
+from w2v_nce.cluster import Cluster
+from w2v_nce.corpus import CorpusSettings
+nodes = RayCluster(initialize_head=True, head_node_args={"num_cpus": 2})
+nodes.add_node(num_cpus=2)
+ray.init(address=nodes.address, include_dashboard=False, log_to_driver=False)
+nodes.wait_for_nodes()
+for workers, threads in ((0, 0), (2, 1)):
+    cluster = Cluster.start("auto", workers, threads)
+    cluster.prepare([%r], CorpusSettings())
+    print(cluster.workers, cluster.threads, len({ray.get(actor.location.remote())[0] for actor in cluster.actors}))
+    cluster.stop()
+    while ray.available_resources().get("CPU", 0) < 4:  # the stopped workers' CPUs come back
+        time.sleep(0.1)
+ray.shutdown()
+nodes.shutdown()
+"""
+
+
+def test_workers_spread_over_the_nodes(tmp_path):
+    """A cluster of two 2-CPU nodes (Ray's cluster_utils, in a process of its own): by default one worker
+    of 2 threads a node; 2 workers of 1 thread also go to different nodes, not both to the first."""
+    result = subprocess.run([sys.executable, "-c", TWO_NODES % TOY], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-6:] == ["2", "2", "2", "2", "1", "2"]  # workers, threads each, nodes used

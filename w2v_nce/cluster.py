@@ -67,7 +67,8 @@ def connect(address=None):
         local = address in (None, "", "local")
         on_sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, which exits at once
         try:
-            ray.init(address=None if local else address, num_cpus=available_cores() if local else None,
+            # address "local": a new cluster even where another runs (None would join that one)
+            ray.init(address="local" if local else address, num_cpus=available_cores() if local else None,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError ... here
             raise ClusterError(f"--ray {address or 'local'}: cannot start or join the Ray cluster "
@@ -183,9 +184,26 @@ class ShardWorker:
             finally:
                 self.sync.notify_all()
 
-    def pid(self):
-        """The worker's process id (for diagnostics, and for the tests that kill a worker)."""
-        return os.getpid()
+    def location(self):
+        """(the Ray node id, the process id) of this worker: for diagnostics, and for the tests."""
+        import ray
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def spread(nodes, workers, threads):
+    """Each worker's node, from [(node id, CPUs)]: one worker a node in turn, on the nodes with room for
+    `threads` more CPUs, so that workers spread over the nodes (Ray would pack them); None for workers
+    that fit nowhere whole."""
+    room = {node: cpus for node, cpus in nodes}
+    placement = []
+    while len(placement) < workers:
+        fits = [node for node, _ in nodes if room[node] >= threads]
+        if not fits:
+            return placement + [None] * (workers - len(placement))
+        for node in fits[:workers - len(placement)]:
+            placement.append(node)
+            room[node] -= threads
+    return placement
 
 
 def _first_line(exc, limit=200):
@@ -234,8 +252,9 @@ class Cluster:
     ray: object
     workers: int
     threads: int
+    placement: list = field(default_factory=list)  # each worker's node id (None: wherever Ray puts it)
     actors: list = field(default_factory=list)
-    groups: list = field(default_factory=list)    # each worker's ByteRanges
+    groups: list = field(default_factory=list)     # each worker's ByteRanges
     replacements: int = 0
 
     @classmethod
@@ -243,14 +262,15 @@ class Cluster:
         """Connect and check that the cluster has room for `workers` x `threads` CPUs (0: one worker per
         node; its cores shared among the workers)."""
         ray = connect(address)
-        nodes = [node for node in ray.nodes() if node.get("Alive")]
+        nodes = [(node["NodeID"], int(node.get("Resources", {}).get("CPU", 0)))
+                 for node in ray.nodes() if node.get("Alive")]
         cpus = int(ray.cluster_resources().get("CPU", 0))
         workers = workers or max(1, len(nodes))
         threads = threads or max(1, cpus // workers)
         if workers * threads > cpus:
             raise ClusterError(f"--workers {workers} x --threads {threads} needs {workers * threads} CPUs; the Ray "
                                f"cluster has {cpus} (lower --workers or --threads)")
-        return cls(ray, workers, threads)
+        return cls(ray, workers, threads, placement=spread(nodes, workers, threads))
 
     # -- preparation ---------------------------------------------------------------------------------
 
@@ -279,8 +299,14 @@ class Cluster:
 
     def _new_actor(self, w):
         """Start worker w's actor and have it encode its shard; returns the encode call's ref."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        node = self.placement[w] if w < len(self.placement) else None
+        # soft: a replacement goes elsewhere when its node is gone or full
+        where = NodeAffinitySchedulingStrategy(node, soft=True) if node is not None else "DEFAULT"
         # threaded: the driver's rows and apply calls run while train_epoch trains
-        actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0, max_concurrency=4)(ShardWorker)
+        actor_class = self.ray.remote(num_cpus=self.threads, max_restarts=0, max_concurrency=4,
+                                      scheduling_strategy=where)(ShardWorker)
         self.actors[w] = actor_class.remote()
         return self.actors[w].encode.remote(self.groups[w], self.words, self.lowercase, self.threads)
 
