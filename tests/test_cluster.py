@@ -241,7 +241,7 @@ TWO_NODES = """
 import time
 import ray
 from ray.cluster_utils import Cluster as RayCluster
-from w2v_nce.cluster import Cluster
+from w2v_nce.cluster import Cluster, ClusterError
 from w2v_nce.corpus import CorpusSettings
 nodes = RayCluster(initialize_head=True, head_node_args={"num_cpus": 2})
 nodes.add_node(num_cpus=2)
@@ -254,6 +254,10 @@ for workers, threads in ((0, 0), (2, 1)):
     cluster.stop()
     while ray.available_resources().get("CPU", 0) < 4:  # the stopped workers' CPUs come back
         time.sleep(0.1)
+try:
+    Cluster.start("auto", 1, 3)
+except ClusterError as exc:
+    print(exc)
 ray.shutdown()
 nodes.shutdown()
 """
@@ -261,7 +265,11 @@ nodes.shutdown()
 
 def test_workers_spread_over_the_nodes(tmp_path):
     """A cluster of two 2-CPU nodes (Ray's cluster_utils, in a process of its own): by default one worker
-    of 2 threads a node; 2 workers of 1 thread also go to different nodes, not both to the first."""
+    of 2 threads a node; 2 workers of 1 thread also go to different nodes, not both to the first; 3 threads
+    fit on no node."""
     result = subprocess.run([sys.executable, "-c", TWO_NODES % TOY], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-6:] == ["2", "2", "2", "2", "1", "2"]  # workers, threads each, nodes used
+    lines = result.stdout.strip().splitlines()
+    assert [line.split() for line in lines[-3:-1]] == [["2", "2", "2"], ["2", "1", "2"]]  # workers, threads, nodes
+    assert lines[-1] == ("--threads 3: a worker's threads run on one node, and the largest node of the Ray "
+                         "cluster has 2 CPUs")

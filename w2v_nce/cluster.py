@@ -270,6 +270,10 @@ class Cluster:
         if workers * threads > cpus:
             raise ClusterError(f"--workers {workers} x --threads {threads} needs {workers * threads} CPUs; the Ray "
                                f"cluster has {cpus} (lower --workers or --threads)")
+        largest = max((node_cpus for _, node_cpus in nodes), default=0)
+        if threads > largest:
+            raise ClusterError(f"--threads {threads}: a worker's threads run on one node, and the largest node of "
+                               f"the Ray cluster has {largest} CPUs")
         return cls(ray, workers, threads, placement=spread(nodes, workers, threads))
 
     # -- preparation ---------------------------------------------------------------------------------
@@ -284,8 +288,8 @@ class Cluster:
         # map: each range's counts in PARTITIONS parts by word hash; reduce: one task sums each part
         count = ray.remote(num_cpus=1, num_returns=PARTITIONS + 1)(count_range)
         counted = [count.remote(byte_range, settings.lowercase) for byte_range in ranges]
-        total = ray.remote(num_cpus=1)(sum_counts)
-        summed = [total.remote(settings.min_count, *(refs[1 + p] for refs in counted)) for p in range(PARTITIONS)]
+        sum_part = ray.remote(num_cpus=1)(sum_counts)
+        summed = [sum_part.remote(settings.min_count, *(refs[1 + p] for refs in counted)) for p in range(PARTITIONS)]
         vocab = merged_vocab(self.get_all([refs[0] for refs in counted]), self.get_all(summed), paths,
                              settings.min_count, settings.max_vocab)
         self.groups = assign_ranges(ranges, self.workers)
