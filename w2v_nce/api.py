@@ -178,12 +178,12 @@ def _run(corpus, paths, config, out, prepared, progress, hooks, engine=None, ini
                          hooks=hooks + ([writer] if writer is not None else []))
     except KeyboardInterrupt as exc:
         if writer is not None:
-            exc.hint = writer.resume_hint(config.epochs, on_cluster=engine is not None)
+            exc.hint = writer.resume_hint(config.epochs, engine.option if engine is not None else "")
         raise
     except ClusterError as exc:
         if writer is None:
             raise
-        raise ClusterError(f"{exc}; {writer.resume_hint(config.epochs, on_cluster=True)}") from None
+        raise ClusterError(f"{exc}; {writer.resume_hint(config.epochs, engine.option)}") from None
     result.prepare_seconds = prepared
     if out is not None:
         save(result, out)

@@ -183,15 +183,16 @@ class CheckpointWriter:
             return
         self.epochs_saved = state.epochs_done
 
-    def resume_hint(self, epochs, on_cluster=False):
-        """What an interrupted run says: which epochs are saved and the command that continues."""
+    def resume_hint(self, epochs, run_options=""):
+        """What an interrupted run says: which epochs are saved and the command that continues (with
+        run_options, e.g. the run's --ray)."""
         if self.epochs_saved == 0:
             return "no epoch was complete, so there is nothing to resume; files already written are intact"
         corpus = "" if self.record["files"] is not None else " CORPUS..."
         saved = "epoch 1 of" if self.epochs_saved == 1 else f"epochs 1-{self.epochs_saved} of"
         return (f"{saved} {epochs} {'is' if self.epochs_saved == 1 else 'are'} saved in "
                 f"{os.path.join(self.out_dir, CHECKPOINT_DIR)}; continue with: "
-                f"w2v-nce train --resume {shlex.quote(self.out_dir)}{corpus}{' --ray' if on_cluster else ''}")
+                f"w2v-nce train --resume {shlex.quote(self.out_dir)}{corpus}{run_options}")
 
 
 def load_weights(path):

@@ -26,6 +26,7 @@ The driver holds the merged model, writes the checkpoints and the outputs, and r
 import logging
 import math
 import os
+import shlex
 import signal
 import threading
 import time
@@ -250,6 +251,7 @@ def sync_rows(round_number, last, vocab_size, hot):
 class Cluster:
     """A run's workers on a Ray cluster (see the module docstring)."""
     ray: object
+    address: str | None
     workers: int
     threads: int
     placement: list = field(default_factory=list)  # each worker's node id (None: wherever Ray puts it)
@@ -274,7 +276,12 @@ class Cluster:
         if threads > largest:
             raise ClusterError(f"--threads {threads}: a worker's threads run on one node, and the largest node of "
                                f"the Ray cluster has {largest} CPUs")
-        return cls(ray, workers, threads, placement=spread(nodes, workers, threads))
+        return cls(ray, address, workers, threads, placement=spread(nodes, workers, threads))
+
+    @property
+    def option(self):
+        """The --ray option that joins this cluster again (a new local one where this one was)."""
+        return " --ray" if self.address in (None, "", "local") else f" --ray {shlex.quote(self.address)}"
 
     # -- preparation ---------------------------------------------------------------------------------
 
