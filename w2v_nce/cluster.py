@@ -174,10 +174,8 @@ class ShardWorker:
             try:
                 _, sent = self.sent.pop(number)
                 for array, new, old in zip(self.model, rows, sent):
-                    at = 0
-                    for a, b in row_ranges:
-                        array[a:b] += new[at:at + b - a] - old[at:at + b - a]
-                        at += b - a
+                    for rows_of_model, rows_sent in _segments(row_ranges):
+                        array[rows_of_model] += new[rows_sent] - old[rows_sent]
                 self.applied = number
             except BaseException as exc:  # nobody waits on this call: the next `rows` reports it
                 self.failure = exc
@@ -220,10 +218,16 @@ def get_rows(model, row_ranges):
 def set_rows(model, row_ranges, arrays):
     """The inverse of get_rows: write `arrays` into the rows of each range."""
     for array, rows in zip(model, arrays):
-        at = 0
-        for a, b in row_ranges:
-            array[a:b] = rows[at:at + b - a]
-            at += b - a
+        for rows_of_model, rows_sent in _segments(row_ranges):
+            array[rows_of_model] = rows[rows_sent]
+
+
+def _segments(row_ranges):
+    """(slice of the model's rows, slice of get_rows' array) for each range."""
+    at = 0
+    for a, b in row_ranges:
+        yield slice(a, b), slice(at, at + b - a)
+        at += b - a
 
 
 def merge_replicas(base, replicas):
@@ -399,6 +403,10 @@ class Cluster:
         for w, actor in enumerate(self.actors):
             actor.train_epoch.remote(epoch, rounds, 1, bounds[w], progress_before, scale[w])
         model, vocab_size = state.model, len(corpus.vocab)
+
+        def lr_after(done):  # once all workers have trained `done` tokens of the epoch
+            return decayed_lr(config.lr, config.resolved_min_lr, (epoch * n_tokens + done) / total_work)
+
         loss = pairs = done = moved = 0
         sync_seconds = 0.0
         epoch_start = time.perf_counter()
@@ -417,11 +425,9 @@ class Cluster:
                 actor.apply.remote(number, merged_ref)
             moved += 2 * len(results) * sum(array.nbytes for array in merged)  # each worker's rows out, the merge in
             sync_seconds += time.perf_counter() - sync_started
-            reporter.update(epoch, done, decayed_lr(config.lr, config.resolved_min_lr,
-                                                    (epoch * n_tokens + done) / total_work), loss / max(pairs, 1))
-        lr_start, lr_end = (decayed_lr(config.lr, config.resolved_min_lr, progress)
-                            for progress in (progress_before[0], (epoch * n_tokens + done) / total_work))
-        metrics = epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_start, lr_end)
+            reporter.update(epoch, done, lr_after(done), loss / max(pairs, 1))
+        metrics = epoch_metrics(epoch, loss, pairs, done, time.perf_counter() - epoch_start, lr_after(0),
+                                lr_after(done))
         metrics["sync"] = {"rounds": rounds, "bytes": moved, "driver_seconds": round(sync_seconds, 3)}
         state.epochs.append(metrics)
 

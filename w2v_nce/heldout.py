@@ -42,13 +42,18 @@ class HeldOutPairs:
         return len(self.labels)
 
 
-def _pairs(ids, offsets, sentences, window, max_pairs, source):
+def _window_pairs(ids, offsets, sentences, window, max_pairs):
+    """(labels, inputs): the first max_pairs pairs of these sentences (the module docstring's rule)."""
     centres = np.empty(max_pairs, dtype=np.int64)
     contexts = np.empty(max_pairs, dtype=np.int64)
-    n = window_pairs(ids, offsets, sentences, window, max_pairs, centres, contexts)
-    if n == 0:
+    n = window_pairs(np.asarray(ids), np.asarray(offsets), sentences, window, max_pairs, centres, contexts)
+    return centres[:n].copy(), contexts[:n].copy()
+
+
+def _held_out(labels, inputs, source):
+    if not len(labels):
         raise CorpusError(f"{source}: no held-out pairs (no two in-vocabulary words within --window in a sentence)")
-    return HeldOutPairs(centres[:n].copy(), contexts[:n].copy(), source)
+    return HeldOutPairs(labels, inputs, source)
 
 
 def corpus_pairs(corpus, fraction, seed, window, max_pairs=MAX_PAIRS):
@@ -61,10 +66,7 @@ def shard_pairs(ids, offsets, fraction, seed, window, first_sentence, max_pairs=
     """(held-out sentences, labels, inputs) of a stretch of the corpus whose first sentence is the corpus's
     first_sentence: how many of its sentences are held out and the first max_pairs of their pairs."""
     sentences = np.flatnonzero(held_out_sentences(len(offsets) - 1, fraction, seed, first_sentence)).astype(np.int64)
-    centres = np.empty(max_pairs, dtype=np.int64)
-    contexts = np.empty(max_pairs, dtype=np.int64)
-    n = window_pairs(np.asarray(ids), np.asarray(offsets), sentences, window, max_pairs, centres, contexts)
-    return len(sentences), centres[:n].copy(), contexts[:n].copy()
+    return (len(sentences), *_window_pairs(ids, offsets, sentences, window, max_pairs))
 
 
 def joined_pairs(parts, fraction, n_sentences, max_pairs=MAX_PAIRS):
@@ -73,11 +75,8 @@ def joined_pairs(parts, fraction, n_sentences, max_pairs=MAX_PAIRS):
     if not sum(part[0] for part in parts):
         raise CorpusError(f"{source} holds out none of the corpus's {n_sentences} sentences; raise it (or give "
                           f"--holdout-file)")
-    labels = np.concatenate([part[1] for part in parts])[:max_pairs]
-    inputs = np.concatenate([part[2] for part in parts])[:max_pairs]
-    if not len(labels):
-        raise CorpusError(f"{source}: no held-out pairs (no two in-vocabulary words within --window in a sentence)")
-    return HeldOutPairs(labels, inputs, source)
+    return _held_out(np.concatenate([part[1] for part in parts])[:max_pairs],
+                     np.concatenate([part[2] for part in parts])[:max_pairs], source)
 
 
 def file_pairs(path, vocab, lowercase, window, max_pairs=MAX_PAIRS):
@@ -106,7 +105,8 @@ def file_pairs(path, vocab, lowercase, window, max_pairs=MAX_PAIRS):
     finally:
         handle.close()
     ids, offsets = np.array(ids, dtype=np.int32), np.array(offsets, dtype=np.int64)
-    return _pairs(ids, offsets, np.arange(len(offsets) - 1, dtype=np.int64), window, max_pairs, str(path))
+    return _held_out(*_window_pairs(ids, offsets, np.arange(len(offsets) - 1, dtype=np.int64), window, max_pairs),
+                     str(path))
 
 
 def _cut(token):

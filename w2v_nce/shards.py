@@ -19,7 +19,7 @@ from .corpus import EncodedCorpus, _remap_chunk, check_paths, warn_if_cut
 from .errors import CorpusError
 from .tokenize import COMPRESSED, ByteRange, TokenTable, scan_corpus
 from .vocab import describe_sources, rank_words
-from .wordcount import Candidates, table_words
+from .wordcount import Candidates, sum_words, table_words
 
 RANGE_BYTES = 64 << 20   # a counting task's share of a file
 _FIND_BLOCK = 1 << 16
@@ -95,13 +95,8 @@ def count_range(byte_range, lowercase):
 def sum_counts(min_count, *parts):
     """One partition's words summed over its WordCounts: the Candidates (words as bytes) that reach
     min_count."""
-    table = TokenTable()
-    totals = np.zeros(0, dtype=np.int64)
-    for part in parts:
-        index = table.add(part.joined)
-        if len(table) > totals.shape[0]:
-            totals = np.concatenate([totals, np.zeros(len(table) - totals.shape[0], dtype=np.int64)])
-        np.add.at(totals, index, part.counts)
+    table, _, totals = sum_words(np.concatenate([part.joined for part in parts]),
+                                 np.concatenate([part.counts for part in parts]))
     kept = np.flatnonzero(totals >= min_count)
     return Candidates(table.joined(kept).tobytes().split(b"\n")[:-1], totals[kept],
                       int(totals.max()) if totals.size else 0, None)

@@ -263,6 +263,14 @@ def kept_words(words, min_count):
                       lambda run: (kept, np.arange(kept.shape[0])))
 
 
+def sum_words(joined, counts):
+    """The distinct words of `joined` ('\\n'-separated UTF-8 as uint8; a word may come more than once) as a
+    TokenTable, each record's index in it, and each word's summed count (counts: one per record)."""
+    table = TokenTable()
+    index = table.add(joined)
+    return table, index, _sum_by(index, counts, len(table))
+
+
 def merge_runs(store, min_count):
     """Exact counts over every run, partition by partition: the Candidates of all runs."""
     candidates, counts, most_frequent = [], [], 0
@@ -270,10 +278,8 @@ def merge_runs(store, min_count):
         runs, words, run_counts, joined = store.partition(p)
         if not runs.shape[0]:
             continue
-        merged = TokenTable()
-        index = merged.add(joined)
+        merged, index, totals = sum_words(joined, run_counts)
         del joined
-        totals = _sum_by(index, run_counts, len(merged))
         most_frequent = max(most_frequent, int(totals.max()))
         kept = np.flatnonzero(totals >= min_count)
         candidate_of = np.full(len(merged), -1, dtype=np.int64)
