@@ -10,9 +10,14 @@ from w2v_nce.sampling import alias_table, build_noise
 from w2v_nce.structs import Model
 
 
+# Every step kernel runs compiled for any vector size and for K.SPECIALIZED_DIM: both are tested.
+DIMS = [5, K.SPECIALIZED_DIM]
+
+
 def make_model(rng, classes=12, dim=5):
-    return Model((rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
-                   (rng.normal(size=(classes, dim)) * 0.5).astype(np.float32),
+    scale = 0.5 * math.sqrt(5 / dim)  # logits of the same size for every dim
+    return Model((rng.normal(size=(classes, dim)) * scale).astype(np.float32),
+                   (rng.normal(size=(classes, dim)) * scale).astype(np.float32),
                    (rng.normal(size=classes) * 0.1).astype(np.float32))
 
 
@@ -41,12 +46,13 @@ def assert_one_step(model, after, lr, input_ids, d_inputs, d_weights, d_biases=N
 
 @pytest.mark.parametrize("loss_name", ["nce", "sampled_softmax"])
 @pytest.mark.parametrize("remove_hits", [False, True])
-def test_step_batch_is_one_sgd_step_of_the_reference(loss_name, remove_hits):
+@pytest.mark.parametrize("dim", DIMS)
+def test_step_batch_is_one_sgd_step_of_the_reference(loss_name, remove_hits, dim):
     """One centre's batch as training forms it: every example has the centre as its label, the distinct
     candidates are shared, log Q is subtracted, and a candidate equal to the label is masked if asked."""
     rng = np.random.default_rng(10 * remove_hits + len(loss_name))
     classes, num_sampled, lr, label = 12, 5, 0.3, 4
-    model = make_model(rng, classes)
+    model = make_model(rng, classes, dim)
     input_ids = np.array([3, 7, 3, 0])  # a repeated input row accumulates
     sampled = rng.permutation([k for k in range(classes) if k != label])[:num_sampled]
     sampled[2] = label  # an accidental hit
@@ -70,10 +76,11 @@ def test_step_batch_is_one_sgd_step_of_the_reference(loss_name, remove_hits):
     assert_one_step(model, after, lr, input_ids, d_inputs, d_weights, d_biases)
 
 
-def test_step_batch_with_shared_negatives_is_word2vec_summed_over_the_window():
+@pytest.mark.parametrize("dim", DIMS)
+def test_step_batch_with_shared_negatives_is_word2vec_summed_over_the_window(dim):
     """neg with shared negatives: no biases, no log Q; a repeated negative counts once per copy."""
     rng = np.random.default_rng(3)
-    model, lr, target = make_model(rng), 0.2, 4
+    model, lr, target = make_model(rng, dim=dim), 0.2, 4
     input_ids = np.array([6, 2, 6])
     negatives = np.array([1, 9, 1, 2])
     w = model.w_out.astype(np.float64)
@@ -88,11 +95,12 @@ def test_step_batch_with_shared_negatives_is_word2vec_summed_over_the_window():
     assert_one_step(model, after, lr, input_ids, d_x, d_w)
 
 
-def test_step_batch_blocks_give_the_same_step_for_any_number_of_rows():
+@pytest.mark.parametrize("dim", [7, K.SPECIALIZED_DIM])
+def test_step_batch_blocks_give_the_same_step_for_any_number_of_rows(dim):
     """Outputs and inputs are processed four at a time with a remainder: every count must agree with
     the reference, including a masked output in every position."""
     rng = np.random.default_rng(11)
-    model = make_model(rng, classes=20, dim=7)
+    model = make_model(rng, classes=20, dim=dim)
     for n_outputs in range(1, 11):
         for n_inputs in (1, 3, 4, 5, 9):
             outputs = rng.permutation(20)[:n_outputs]
@@ -110,9 +118,10 @@ def test_step_batch_blocks_give_the_same_step_for_any_number_of_rows():
             np.testing.assert_allclose(after.w_out, expected_out, rtol=1e-5, atol=1e-6)
 
 
-def test_step_neg_is_one_sgd_step_of_the_reference():
+@pytest.mark.parametrize("dim", DIMS)
+def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     rng = np.random.default_rng(7)
-    model = make_model(rng)
+    model = make_model(rng, dim=dim)
     lr, target = 0.2, 4
     negatives = np.array([[1, 4, 9, 2]])  # 4 is the target: skipped
     x = model.w_in[6].astype(np.float64)
@@ -120,7 +129,7 @@ def test_step_neg_is_one_sgd_step_of_the_reference():
     expected_loss = L.sgns_loss(x, w, target, negatives[0])
     d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = K.step_neg(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(5, np.float32))
+    loss = K.step_neg(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(dim, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)

@@ -33,6 +33,9 @@ from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 # every division, and a branch keeps a loop from being vectorized.
 IEEE = "numpy"
 F = np.float32
+# The steps are compiled twice: for any vector size, and for this one (the default --dim), where the loops
+# over a row have a known length, so LLVM unrolls them with no remainder loops: 1.1-1.2x faster epochs.
+SPECIALIZED_DIM = 100
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -137,10 +140,10 @@ def log_expected_count(noise, k, num_tries, num_sampled):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dots4(w_in, row, w_out, o0, o1, o2, o3):
+def _dots4(dim, w_in, row, w_out, o0, o1, o2, o3):
     """w_in[row] . w_out[o] for four output rows at once (one pass over the input row)."""
     a0, a1, a2, a3 = F(0.0), F(0.0), F(0.0), F(0.0)
-    for d in range(w_in.shape[1]):
+    for d in range(dim):
         x = w_in[row, d]
         a0 += x * w_out[o0, d]
         a1 += x * w_out[o1, d]
@@ -150,9 +153,9 @@ def _dots4(w_in, row, w_out, o0, o1, o2, o3):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dots2(w_in, row, w_out, o0, o1):
+def _dots2(dim, w_in, row, w_out, o0, o1):
     a0, a1 = F(0.0), F(0.0)
-    for d in range(w_in.shape[1]):
+    for d in range(dim):
         x = w_in[row, d]
         a0 += x * w_out[o0, d]
         a1 += x * w_out[o1, d]
@@ -160,9 +163,9 @@ def _dots2(w_in, row, w_out, o0, o1):
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dot(w_in, row, w_out, out_row):
+def _dot(dim, w_in, row, w_out, out_row):
     acc = F(0.0)
-    for d in range(w_in.shape[1]):
+    for d in range(dim):
         acc += w_in[row, d] * w_out[out_row, d]
     return acc
 
@@ -181,27 +184,36 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
     [>= n_inputs * n_outputs] (example i's logits, then their gradients, at i * n_outputs), grad_in
     float32 [>= n_inputs, D].
     """
+    if model.w_in.shape[1] == SPECIALIZED_DIM:
+        return _step_batch(SPECIALIZED_DIM, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias,
+                           lr, grad, grad_in)
+    return _step_batch(model.w_in.shape[1], softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
+                       update_bias, lr, grad, grad_in)
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
+def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
+    """step_batch for vectors of `dim` floats."""
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
-    dim = w_in.shape[1]
     width = n_outputs
     for i in range(n_inputs):
         row = inputs[i]
         base = i * width
         j = 0
         while j + 4 <= width:
-            a0, a1, a2, a3 = _dots4(w_in, row, w_out, outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3])
+            a0, a1, a2, a3 = _dots4(dim, w_in, row, w_out, outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3])
             grad[base + j] = a0 + bias[j]
             grad[base + j + 1] = a1 + bias[j + 1]
             grad[base + j + 2] = a2 + bias[j + 2]
             grad[base + j + 3] = a3 + bias[j + 3]
             j += 4
         if j + 2 <= width:
-            a0, a1 = _dots2(w_in, row, w_out, outputs[j], outputs[j + 1])
+            a0, a1 = _dots2(dim, w_in, row, w_out, outputs[j], outputs[j + 1])
             grad[base + j] = a0 + bias[j]
             grad[base + j + 1] = a1 + bias[j + 1]
             j += 2
         if j < width:
-            grad[base + j] = _dot(w_in, row, w_out, outputs[j]) + bias[j]
+            grad[base + j] = _dot(dim, w_in, row, w_out, outputs[j]) + bias[j]
     # The logits become dL/dlogits in place. The exp and log work runs over all n_inputs * width values in
     # one loop, long enough to vectorize; only maxima and sums go row by row.
     total = 0.0
@@ -324,11 +336,18 @@ def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
     gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S],
     grad_in float32 [D].
     """
+    if model.w_in.shape[1] == SPECIALIZED_DIM:
+        return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits, grad_in)
+    return _step_neg(model.w_in.shape[1], model, input_id, target, negatives, k, lr, logits, grad_in)
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
+def _step_neg(dim, model, input_id, target, negatives, k, lr, logits, grad_in):
+    """step_neg for vectors of `dim` floats."""
     w_in, w_out = model.w_in, model.w_out
-    dim = w_in.shape[1]
     n_rows = negatives.shape[1] + 1
     for m in range(n_rows):
-        logits[m] = _dot(w_in, input_id, w_out, target if m == 0 else negatives[k, m - 1])
+        logits[m] = _dot(dim, w_in, input_id, w_out, target if m == 0 else negatives[k, m - 1])
     total = 0.0
     for d in range(dim):
         grad_in[d] = F(0.0)
