@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""This checkout's training kernels against another git revision's, side by side in one process.
+
+    python scripts/bench_kernels.py [REV] [--corpus FILE] [--tokens 3000000] [--repeats 8]
+                                    [--runs sampled_softmax nce neg shared]
+
+REV (default HEAD~1) is exported with `git archive` into a temporary directory and imported there as a
+separate package, so both revisions' train_block run in this process on the same prepared corpus (the
+first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), one thread, each loss at its
+preset (shared: neg with shared negatives). Runs alternate revision by revision, a fresh model each,
+after one warm-up run each; prints the median and the fastest seconds of each and the speed-up of this
+checkout over REV.
+"""
+import argparse
+import importlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from w2v_nce import api
+from w2v_nce import kernels
+from w2v_nce.config import resolve
+from w2v_nce.train import epoch_settings, init_model, kernel_inputs
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
+RUNS = {"sampled_softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, "neg": {"loss": "neg"},
+        "shared": {"loss": "neg", "share_negatives": True}}
+BLOCK = 10_000
+
+
+def kernels_at(revision, directory):
+    """The kernels module of `revision`, imported from an export of its package as `w2v_nce_base`."""
+    name = "w2v_nce_base"
+    archive = subprocess.run(["git", "-C", os.path.join(HERE, ".."), "archive", revision, "w2v_nce"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+    os.rename(os.path.join(directory, "w2v_nce"), os.path.join(directory, name))
+    sys.path.insert(0, directory)
+    return importlib.import_module(f"{name}.kernels")
+
+
+def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi):
+    """Seconds for module.train_block over tokens [0, hi) in blocks, on a fresh model."""
+    model = init_model(vocab_size, dim, 1)
+    rng, stamp, batches = module.seed_states(1, 1)[0], np.zeros(vocab_size, dtype=np.int64), 0
+    start = time.perf_counter()
+    for lo in range(0, hi, BLOCK):
+        batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK, hi), 0.001, rng, stamp,
+                                      batches)[2]
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision", nargs="?", default="HEAD~1")
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--tokens", type=int, default=3_000_000)
+    parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    args = parser.parse_args()
+    corpus = api.prepare(args.corpus)
+    hi = min(args.tokens, corpus.n_tokens)
+    with tempfile.TemporaryDirectory() as directory:
+        base = kernels_at(args.revision, directory)
+        print(f"{os.path.basename(args.corpus)}: first {hi} tokens, one thread; {args.revision} against this "
+              f"checkout, medians (fastest) of {args.repeats}")
+        print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
+        for name in args.runs:
+            config = resolve(overrides={**RUNS[name], "threads": 1})
+            text, noise = kernel_inputs(corpus, config)
+            settings = epoch_settings(config, 0, corpus.longest_sentence)
+            sides = (base, kernels)
+            times = ([], [])
+            for repeat in range(args.repeats + 1):
+                for side, module in enumerate(sides):
+                    seconds = epoch_seconds(module, text, noise, settings, len(corpus.vocab), config.dim, hi)
+                    if repeat:  # the first run of each compiles or loads its kernels
+                        times[side].append(seconds)
+            before, after = (statistics.median(t) for t in times)
+            print(f"| {name} | {before:.3f} ({min(times[0]):.3f}) | {after:.3f} ({min(times[1]):.3f}) | "
+                  f"{before / after:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
