@@ -11,6 +11,11 @@ preset (and neg with shared negatives), times with the real kernels:
   epoch     the whole of train_block over the same tokens
 The step (dot products, softmax or sigmoids, gradients, updates, and the memory traffic of the rows they
 touch) is the epoch less walk and draws. Medians of --repeats; seconds, then shares of the epoch.
+
+What memory costs: the same epoch again with every token id folded into the 512 most frequent (id % 512,
+the noise over those 512), whose rows stay in the core's cache, against the real ids; both with every
+token kept with probability 0.5, so both walks give the same pairs. `memory` is the share of the real
+epoch that the folded one saves: the time spent waiting on rows from beyond the cache.
 """
 import argparse
 import os
@@ -23,12 +28,14 @@ from numba import njit
 from w2v_nce import api
 from w2v_nce.config import resolve
 from w2v_nce.kernels import draw, draw_unique, rng_uniform, sampled_bias, seed_states, train_block
-from w2v_nce.structs import LOSS_NEG
+from w2v_nce.sampling import build_noise
+from w2v_nce.structs import LOSS_NEG, Text
 from w2v_nce.pairs import collect_pairs, epoch_key, max_contexts, sentence_of, walk_centre
 from w2v_nce.train import epoch_settings, init_model, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
+CACHED_ROWS = 512
 RUNS = {"sampled softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, "neg": {"loss": "neg"},
         "neg, shared negatives": {"loss": "neg", "share_negatives": True}}
 
@@ -80,7 +87,8 @@ def main():
     hi = min(args.tokens, corpus.n_tokens)
     blocks = range(0, hi, 10_000)
     print(f"{os.path.basename(args.corpus)}: first {hi} tokens, one thread, medians of {args.repeats}")
-    print("| run | walk s | draws s | step s | epoch s | walk | draws | step |\n|---|---|---|---|---|---|---|---|")
+    print("| run | walk s | draws s | step s | epoch s | walk | draws | step | memory |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for name, overrides in RUNS.items():
         config = resolve(overrides={**overrides, "threads": 1})
         text, noise = kernel_inputs(corpus, config)
@@ -103,19 +111,32 @@ def main():
 
         batches = [0]  # train_block's stamp values continue from here, never repeating
 
-        def epoch():
+        def epoch(text=text, noise=noise, model=model):
             for lo in blocks:
                 batches[0] += train_block(text, model, noise, settings, lo, min(lo + 10_000, hi), 0.001, rng,
                                           stamp, batches[0])[2]
 
-        for warm in (walk, draws, epoch):  # load the kernels first
+        half = np.full_like(text.keep_prob, 0.5)
+        real_ids = Text(text.ids, text.offsets, half, text.held_out)
+        folded = Text(text.ids % CACHED_ROWS, text.offsets, half, text.held_out)
+        folded_noise = build_noise(config.resolved_sampler, corpus.vocab.counts[:CACHED_ROWS], config.distortion)
+        small = init_model(CACHED_ROWS, config.dim, config.seed)
+
+        def real_epoch():
+            epoch(real_ids)
+
+        def cached_epoch():
+            epoch(folded, folded_noise, small)
+
+        for warm in (walk, draws, epoch, cached_epoch):  # load the kernels first
             warm()
         seconds = [median_seconds(f, args.repeats) for f in (walk, draws, epoch)]
+        real, cached = (median_seconds(f, args.repeats) for f in (real_epoch, cached_epoch))
         seconds[1] -= seconds[0]
         step = seconds[2] - seconds[0] - seconds[1]
         shares = [seconds[0], seconds[1], step]
         print(f"| {name} | {seconds[0]:.2f} | {seconds[1]:.2f} | {step:.2f} | {seconds[2]:.2f} | "
-              + " | ".join(f"{part / seconds[2]:.0%}" for part in shares) + " |", flush=True)
+              + " | ".join(f"{part / seconds[2]:.0%}" for part in shares) + f" | {1 - cached / real:.0%} |", flush=True)
 
 
 if __name__ == "__main__":
