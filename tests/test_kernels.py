@@ -6,12 +6,18 @@ import pytest
 
 from w2v_nce import kernels as K
 from w2v_nce import losses as L
+from w2v_nce.config import resolve
 from w2v_nce.sampling import alias_table, build_noise
 from w2v_nce.structs import Model
 
 
 # Every step kernel runs compiled for any vector size and for K.SPECIALIZED_DIM: both are tested.
 DIMS = [5, K.SPECIALIZED_DIM]
+
+
+def test_the_specialized_dim_is_the_default_dim():
+    """The default --dim is the size whose step is compiled with its row length known."""
+    assert K.SPECIALIZED_DIM == resolve().dim
 
 
 def make_model(rng, classes=12, dim=5):
