@@ -25,13 +25,12 @@ import numpy as np
 from w2v_nce import api
 from w2v_nce import kernels
 from w2v_nce.config import resolve
-from w2v_nce.train import epoch_settings, init_model, kernel_inputs
+from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
 RUNS = {"sampled_softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, "neg": {"loss": "neg"},
         "shared": {"loss": "neg", "share_negatives": True}}
-BLOCK = 10_000
 
 
 def kernels_at(revision, directory):
@@ -46,12 +45,12 @@ def kernels_at(revision, directory):
 
 
 def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi):
-    """Seconds for module.train_block over tokens [0, hi) in blocks, on a fresh model."""
+    """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model."""
     model = init_model(vocab_size, dim, 1)
     rng, stamp, batches = module.seed_states(1, 1)[0], np.zeros(vocab_size, dtype=np.int64), 0
     start = time.perf_counter()
-    for lo in range(0, hi, BLOCK):
-        batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK, hi), 0.001, rng, stamp,
+    for lo in range(0, hi, BLOCK_TOKENS):
+        batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001, rng, stamp,
                                       batches)[2]
     return time.perf_counter() - start
 

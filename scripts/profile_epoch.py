@@ -31,7 +31,7 @@ from w2v_nce.kernels import draw, draw_unique, rng_uniform, sampled_bias, seed_s
 from w2v_nce.sampling import build_noise
 from w2v_nce.structs import LOSS_NEG, Text
 from w2v_nce.pairs import collect_pairs, epoch_key, max_contexts, sentence_of, walk_centre
-from w2v_nce.train import epoch_settings, init_model, kernel_inputs
+from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
@@ -85,7 +85,7 @@ def main():
     args = parser.parse_args()
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
-    blocks = range(0, hi, 10_000)
+    blocks = range(0, hi, BLOCK_TOKENS)
     print(f"{os.path.basename(args.corpus)}: first {hi} tokens, one thread, medians of {args.repeats}")
     print("| run | walk s | draws s | step s | epoch s | walk | draws | step | memory |\n"
           "|---|---|---|---|---|---|---|---|---|")
@@ -94,26 +94,26 @@ def main():
         text, noise = kernel_inputs(corpus, config)
         settings = epoch_settings(config, 0, corpus.longest_sentence)
         room = max_contexts(config.window, corpus.longest_sentence)
-        out = np.empty(room * 10_000, dtype=np.int32)
+        out = np.empty(room * BLOCK_TOKENS, dtype=np.int32)
         model = init_model(len(corpus.vocab), config.dim, config.seed)
         rng, stamp = seed_states(config.seed, 1)[0], np.zeros(len(corpus.vocab), dtype=np.int64)
 
         def walk():
             for lo in blocks:
                 collect_pairs(text.ids, text.offsets, text.keep_prob, text.held_out, config.seed, 0, config.window,
-                              config.dynamic_window, room, lo, min(lo + 10_000, hi), out, out)
+                              config.dynamic_window, room, lo, min(lo + BLOCK_TOKENS, hi), out, out)
 
         def draws():
             fresh = np.zeros(len(corpus.vocab), dtype=np.int64)  # draws_only counts its batches from 1
             for lo in blocks:
-                draws_only(text, model.b_out, noise, settings, lo, min(lo + 10_000, hi), rng, fresh)
+                draws_only(text, model.b_out, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), rng, fresh)
                 fresh[:] = 0
 
         batches = [0]  # train_block's stamp values continue from here, never repeating
 
         def epoch(text=text, noise=noise, model=model):
             for lo in blocks:
-                batches[0] += train_block(text, model, noise, settings, lo, min(lo + 10_000, hi), 0.001, rng,
+                batches[0] += train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001, rng,
                                           stamp, batches[0])[2]
 
         half = np.full_like(text.keep_prob, 0.5)
