@@ -8,8 +8,8 @@ and pWord2Vec's.
 CORPUS defaults to ../shared/data/wiki10m.norm.txt; it is prepared once (cached), then each run trains
 one epoch per thread count, --repeats times, round-robin over all runs; prints each measurement as it is
 made, then the median words/s and the speed-up over the first thread count. A run is a loss name (its
-preset), or LABEL:KEY=VALUE,... with
-settings over the preset (e.g. "nce-8:loss=nce,num_sampled=8" or "shared:loss=neg,share_negatives=true").
+preset), or LABEL:KEY=VALUE,... with settings over the preset (e.g. "nce-8:loss=nce,num_sampled=8" or
+"shared:loss=neg,share_negatives=true").
 The peers run from ../shared/bench/peers.sh's venv: gensim trains one skip-gram negative-sampling epoch
 from corpus_file (only its training call is timed, as only our epoch is), pWord2Vec one epoch (its own
 words/s report), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (see bench_train.py). gensim's
