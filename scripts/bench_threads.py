@@ -109,8 +109,9 @@ def main():
     for _ in range(args.repeats):
         for label, measure in runs:
             for threads in args.threads:
-                speeds[label][threads].append(measure(threads))
-                print(f"  {label} threads {threads}: {speeds[label][threads][-1] / 1e6:.2f} M words/s", flush=True)
+                speed = measure(threads)
+                speeds[label][threads].append(speed)
+                print(f"  {label} threads {threads}: {speed / 1e6:.2f} M words/s", flush=True)
     for label, _ in runs:
         report(label, speeds[label], args.threads)
 
