@@ -2,14 +2,15 @@
 """This checkout's training kernels against another git revision's, side by side in one process.
 
     python scripts/bench_kernels.py [REV] [--corpus FILE] [--tokens 3000000] [--repeats 8]
-                                    [--runs sampled_softmax nce neg shared]
+                                    [--runs sampled_softmax nce neg shared LABEL:KEY=VALUE,...]
 
 REV (default HEAD~1) is exported with `git archive` into a temporary directory and imported there as a
 separate package, so both revisions' train_block run in this process on the same prepared corpus (the
 first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), one thread, each loss at its
-preset (shared: neg with shared negatives). Runs alternate revision by revision, a fresh model each,
-after one warm-up run each; prints the median and the fastest seconds of each and the speed-up of this
-checkout over REV.
+preset (shared: neg with shared negatives) or, as in bench_threads.py, LABEL:KEY=VALUE,... with settings
+over the preset (e.g. "nce-8:loss=nce,num_sampled=8"); both revisions get the settings this checkout
+makes of them. Runs alternate revision by revision, a fresh model each, after one warm-up run each;
+prints the median and the fastest seconds of each and the speed-up of this checkout over REV.
 """
 import argparse
 import importlib
@@ -21,6 +22,7 @@ import tempfile
 import time
 
 import numpy as np
+from bench_threads import parse_run
 
 from w2v_nce import api
 from w2v_nce import kernels
@@ -61,7 +63,7 @@ def main():
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--tokens", type=int, default=3_000_000)
     parser.add_argument("--repeats", type=int, default=8)
-    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--runs", nargs="+", default=list(RUNS))
     args = parser.parse_args()
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
@@ -70,8 +72,9 @@ def main():
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, one thread; {args.revision} against this "
               f"checkout, medians (fastest) of {args.repeats}")
         print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
-        for name in args.runs:
-            config = resolve(overrides={**RUNS[name], "threads": 1})
+        for run in args.runs:
+            name, overrides = (run, RUNS[run]) if run in RUNS else parse_run(run)
+            config = resolve(overrides={**overrides, "threads": 1})
             text, noise = kernel_inputs(corpus, config)
             settings = epoch_settings(config, 0, corpus.longest_sentence)
             sides = (base, kernels)
