@@ -30,7 +30,7 @@ from w2v_nce.config import resolve
 from w2v_nce.kernels import draw, draw_unique, rng_uniform, sampled_bias, seed_states, train_block
 from w2v_nce.sampling import build_noise
 from w2v_nce.structs import LOSS_NEG, Text
-from w2v_nce.pairs import collect_pairs, epoch_key, max_contexts, sentence_of, walk_centre
+from w2v_nce.pairs import collect_pairs, epoch_key, kept_positions, max_contexts, sentence_of, walk_centre
 from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,18 +44,20 @@ RUNS = {"sampled softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, 
 def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
     """The draws train_block makes for the centres of [lo, hi), and nothing else."""
     key = epoch_key(settings.seed, settings.epoch)
+    kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
+    first, last, end = kept_positions(text.ids, text.offsets, text.keep_prob, key, lo, hi, settings.window, kept)
     contexts = np.empty(max(settings.max_contexts, 1), dtype=np.int64)
     outputs = np.empty(settings.num_sampled + 1, dtype=np.int64)
     bias = np.zeros(settings.num_sampled + 1, dtype=np.float32)
     checksum = 0.0
     s = sentence_of(text.offsets, lo)
     batch = 0
-    for centre in range(lo, hi):
-        s, n = walk_centre(text.ids, text.offsets, text.keep_prob, text.held_out, key, s, centre, settings.window,
+    for q in range(first, last):
+        s, n = walk_centre(text.ids, text.offsets, text.held_out, key, kept, q, end, s, settings.window,
                            settings.dynamic, contexts)
         if n == 0:
             continue
-        outputs[0] = text.ids[centre]
+        outputs[0] = text.ids[kept[q]]
         if settings.loss == LOSS_NEG:
             for _ in range(n if not settings.share_negatives else 1):
                 for m in range(settings.num_sampled):

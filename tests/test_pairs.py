@@ -90,21 +90,27 @@ def test_subsampling_keeps_each_word_at_its_rate(tmp_path):
 NONE_HELD = np.zeros(0, dtype=np.uint8)
 
 
-def test_any_split_of_the_token_range_gives_the_same_pairs(tmp_path):
-    corpus = corpus_from(tmp_path, random_sentences(9, n=200))
+@pytest.mark.parametrize("piece", [1, 2, 3, 37])
+def test_any_split_of_the_token_range_gives_the_same_pairs(tmp_path, piece):
+    """The walk reads kept tokens beyond its range's ends (up to a window's worth, within the sentence):
+    ranges shorter than the window, sentences spread over many ranges, held-out sentences."""
+    sentences = random_sentences(9, n=200) + [random_sentences(10, n=1)[0] * 20]
+    corpus = corpus_from(tmp_path, sentences)
     ids, offsets = np.asarray(corpus.ids), corpus.offsets
     keep_prob = corpus.vocab.keep_probabilities(0.05)
+    held = (np.arange(corpus.n_sentences) % 7 == 3).astype(np.uint8)
     out_c = np.empty(10 * corpus.n_tokens, np.int32)
     out_x = np.empty_like(out_c)
     room = max_contexts(5, corpus.longest_sentence)
-    n = collect_pairs(ids, offsets, keep_prob, NONE_HELD, 3, 0, 5, True, room, 0, corpus.n_tokens, out_c, out_x)
+    n = collect_pairs(ids, offsets, keep_prob, held, 3, 0, 5, True, room, 0, corpus.n_tokens, out_c, out_x)
     whole = list(zip(out_c[:n], out_x[:n]))
     pieces = []
-    for lo in range(0, corpus.n_tokens, 37):
-        m = collect_pairs(ids, offsets, keep_prob, NONE_HELD, 3, 0, 5, True, room, lo, min(lo + 37, corpus.n_tokens), out_c,
-                          out_x)
+    for lo in range(0, corpus.n_tokens, piece):
+        m = collect_pairs(ids, offsets, keep_prob, held, 3, 0, 5, True, room, lo, min(lo + piece, corpus.n_tokens),
+                          out_c, out_x)
         pieces.extend(zip(out_c[:m], out_x[:m]))
     assert pieces == whole
+    assert n < sum(len(c) for c, _ in iter_pairs(corpus, window=5, subsample=0.05, seed=3))  # some were held out
 
 
 def test_epochs_draw_differently(tmp_path):

@@ -25,7 +25,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .pairs import epoch_key, sentence_of, walk_centre
+from .pairs import epoch_key, kept_positions, sentence_of, walk_centre
 from .structs import FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
@@ -389,7 +389,6 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     dim = model.w_in.shape[1]
     room = max(settings.max_contexts, 1)
     per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
-    contexts = np.empty(room, dtype=np.int64)
     inputs = np.empty(room, dtype=np.int64)
     outputs = np.empty(width, dtype=np.int64)
     negatives = np.empty((room if per_pair else 1, num_sampled), dtype=np.int64)
@@ -403,16 +402,17 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     batches = 0
     if lo >= hi:
         return total, pairs, batches
+    kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
+    first, last, end = kept_positions(ids, offsets, text.keep_prob, key, lo, hi, settings.window, kept)
     s = sentence_of(offsets, lo)
-    for centre in range(lo, hi):
-        s, n = walk_centre(ids, offsets, text.keep_prob, text.held_out, key, s, centre, settings.window,
-                           settings.dynamic, contexts)
+    for q in range(first, last):
+        s, n = walk_centre(ids, offsets, text.held_out, key, kept, q, end, s, settings.window, settings.dynamic,
+                           inputs)
         if n == 0:
             continue
-        word = ids[centre]
+        word = ids[kept[q]]
         prefetch_row(model.w_out, word)
         for k in range(n):
-            inputs[k] = ids[contexts[k]]
             prefetch_row(model.w_in, inputs[k])
         pairs += n
         if per_pair:

@@ -72,47 +72,73 @@ def is_held_out(held_out, sentence):
 
 
 @njit(cache=True, nogil=True)
-def context_positions(ids, keep_prob, key, centre, sent_lo, sent_hi, window, dynamic, out):
-    """Write the context positions of a kept `centre` (left ones first, in sentence order) into out
-    (length >= min(2 * window, sentence length - 1)); returns how many."""
-    b = window_of(key, centre, window, dynamic)
-    n_left = 0
-    j = centre - 1
-    while j >= sent_lo and n_left < b:
-        if is_kept(ids, keep_prob, key, j):
-            out[n_left] = j
-            n_left += 1
-        j -= 1
-    for k in range(n_left // 2):  # nearest-first -> sentence order
-        out[k], out[n_left - 1 - k] = out[n_left - 1 - k], out[k]
-    n = n_left
-    j = centre + 1
-    while j < sent_hi and n - n_left < b:
-        if is_kept(ids, keep_prob, key, j):
-            out[n] = j
-            n += 1
-        j += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
 def sentence_of(offsets, position):
     """Index of the sentence that holds token `position` (binary search over offsets)."""
     return np.searchsorted(offsets, position, side="right") - 1
 
 
+@njit(cache=True, nogil=True)
+def kept_positions(ids, offsets, keep_prob, key, lo, hi, window, out):
+    """The kept token positions that a walk over the centres in [lo, hi) reads, in order, into out (length >=
+    hi - lo + 2 * window): up to `window` before lo in lo's sentence, all in [lo, hi), and up to `window`
+    after hi in the sentence of hi - 1, as far as a context can lie. Returns (first, last, end): the
+    centres are out[first:last], and out[:end] is written.
+
+    Each token's keep decision is hashed once here, not once per window it falls in."""
+    first = 0
+    j = lo - 1
+    sent_lo = offsets[sentence_of(offsets, lo)]
+    while j >= sent_lo and first < window:  # nearest first, into out[window - 1], out[window - 2], ...
+        if is_kept(ids, keep_prob, key, j):
+            first += 1
+            out[window - first] = j
+        j -= 1
+    for k in range(first):
+        out[k] = out[window - first + k]
+    last = first
+    for p in range(lo, hi):  # without a branch: the keep decisions are random
+        out[last] = p
+        last += 1 if is_kept(ids, keep_prob, key, p) else 0
+    end = last
+    sent_hi = offsets[sentence_of(offsets, hi - 1) + 1]
+    j = hi
+    while j < sent_hi and end - last < window:
+        if is_kept(ids, keep_prob, key, j):
+            out[end] = j
+            end += 1
+        j += 1
+    return first, last, end
+
+
 @njit(cache=True, inline="always")
-def walk_centre(ids, offsets, keep_prob, held_out, key, sentence, centre, window, dynamic, out):
-    """One step of the walk over a token range, shared by `collect_pairs` and the trainer: move `sentence`
-    on to the one holding `centre`, then write the centre's context positions into out. Returns
-    (sentence, number of contexts); 0 contexts when the centre is skipped (its sentence held out, the token
-    subsampled away, or nothing kept around it)."""
+def walk_centre(ids, offsets, held_out, key, kept, q, end, sentence, window, dynamic, out):
+    """One step of the walk over the kept positions of a token range (`kept_positions`), shared by
+    `collect_pairs` and the trainer: move `sentence` on to the one holding the centre kept[q], then write
+    the ids of its contexts into out: the up to b nearest kept tokens on each side within its sentence, left
+    ones first, in sentence order. Returns (sentence, number of contexts); 0 contexts when the centre is
+    skipped (its sentence held out, or nothing kept around it)."""
+    centre = kept[q]
     while offsets[sentence + 1] <= centre:
         sentence += 1
-    if is_held_out(held_out, sentence) or not is_kept(ids, keep_prob, key, centre):
+    if is_held_out(held_out, sentence):
         return sentence, 0
-    return sentence, context_positions(ids, keep_prob, key, centre, offsets[sentence], offsets[sentence + 1],
-                                       window, dynamic, out)
+    b = window_of(key, centre, window, dynamic)
+    sent_lo, sent_hi = offsets[sentence], offsets[sentence + 1]
+    i = max(q - b, 0)
+    while kept[i] < sent_lo:
+        i += 1
+    n = 0
+    while i < q:
+        out[n] = ids[kept[i]]
+        n += 1
+        i += 1
+    stop = min(q + b + 1, end)
+    i = q + 1
+    while i < stop and kept[i] < sent_hi:
+        out[n] = ids[kept[i]]
+        n += 1
+        i += 1
+    return sentence, n
 
 
 def max_contexts(window, longest_sentence):
@@ -127,17 +153,19 @@ def collect_pairs(ids, offsets, keep_prob, held_out, seed, epoch, window, dynami
 
     room = max_contexts(window, longest sentence); out_* must hold at least room * (hi - lo) entries.
     Returns the number of pairs written."""
-    key = epoch_key(seed, epoch)
-    scratch = np.empty(room, dtype=np.int64)
-    n = 0
     if lo >= hi:
         return 0
+    key = epoch_key(seed, epoch)
+    kept = np.empty(hi - lo + 2 * window, dtype=np.int64)
+    first, last, end = kept_positions(ids, offsets, keep_prob, key, lo, hi, window, kept)
+    scratch = np.empty(room, dtype=np.int64)
+    n = 0
     s = sentence_of(offsets, lo)
-    for centre in range(lo, hi):
-        s, m = walk_centre(ids, offsets, keep_prob, held_out, key, s, centre, window, dynamic, scratch)
+    for q in range(first, last):
+        s, m = walk_centre(ids, offsets, held_out, key, kept, q, end, s, window, dynamic, scratch)
         for k in range(m):
-            out_centre[n] = ids[centre]
-            out_context[n] = ids[scratch[k]]
+            out_centre[n] = ids[kept[q]]
+            out_context[n] = scratch[k]
             n += 1
     return n
 
