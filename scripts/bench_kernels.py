@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """This checkout's training kernels against another git revision's, side by side in one process.
 
-    python scripts/bench_kernels.py [REV] [--corpus FILE] [--tokens 3000000] [--repeats 8]
+    python scripts/bench_kernels.py [REV] [--corpus FILE] [--tokens 3000000] [--repeats 8] [--threads 1]
                                     [--runs sampled_softmax nce neg shared LABEL:KEY=VALUE,...]
 
 REV (default HEAD~1) is exported with `git archive` into a temporary directory and imported there as a
 separate package, so both revisions' train_block run in this process on the same prepared corpus (the
-first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), one thread, each loss at its
+first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), on one thread or on --threads
+sharing the model (each taking every n-th block, as Hogwild workers), each loss at its
 preset (shared: neg with shared negatives) or, as in bench_threads.py, LABEL:KEY=VALUE,... with settings
 over the preset (e.g. "nce-8:loss=nce,num_sampled=8"); both revisions get the settings this checkout
 makes of them. Runs alternate revision by revision, a fresh model each, after one warm-up run each;
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -46,14 +48,24 @@ def kernels_at(revision, directory):
     return importlib.import_module(f"{name}.kernels")
 
 
-def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi):
-    """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model."""
+def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi, threads):
+    """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model that
+    `threads` threads share, each taking every threads-th block."""
     model = init_model(vocab_size, dim, 1)
-    rng, stamp, batches = module.seed_states(1, 1)[0], np.zeros(vocab_size, dtype=np.int64), 0
+    states = module.seed_states(1, threads)
+
+    def worker(index):
+        stamp, batches = np.zeros(vocab_size, dtype=np.int64), 0
+        for lo in range(index * BLOCK_TOKENS, hi, threads * BLOCK_TOKENS):
+            batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001,
+                                          states[index], stamp, batches)[2]
+
+    workers = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
     start = time.perf_counter()
-    for lo in range(0, hi, BLOCK_TOKENS):
-        batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001, rng, stamp,
-                                      batches)[2]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
     return time.perf_counter() - start
 
 
@@ -63,13 +75,15 @@ def main():
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--tokens", type=int, default=3_000_000)
     parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", nargs="+", default=list(RUNS))
     args = parser.parse_args()
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
     with tempfile.TemporaryDirectory() as directory:
         base = kernels_at(args.revision, directory)
-        print(f"{os.path.basename(args.corpus)}: first {hi} tokens, one thread; {args.revision} against this "
+        threads = "one thread" if args.threads == 1 else f"{args.threads} threads"
+        print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
               f"checkout, medians (fastest) of {args.repeats}")
         print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
         for run in args.runs:
@@ -81,7 +95,8 @@ def main():
             times = ([], [])
             for repeat in range(args.repeats + 1):
                 for side, module in enumerate(sides):
-                    seconds = epoch_seconds(module, text, noise, settings, len(corpus.vocab), config.dim, hi)
+                    seconds = epoch_seconds(module, text, noise, settings, len(corpus.vocab), config.dim, hi,
+                                             args.threads)
                     if repeat:  # the first run of each compiles or loads its kernels
                         times[side].append(seconds)
             before, after = (statistics.median(t) for t in times)
