@@ -1,8 +1,10 @@
 """Each Numba kernel against the NumPy reference (w2v_nce.losses) on small inputs."""
 import math
+import re
 
 import numpy as np
 import pytest
+from numba import njit
 
 from w2v_nce import kernels as K
 from w2v_nce import losses as L
@@ -20,6 +22,36 @@ def test_the_specialized_dim_is_the_default_dim():
     assert K.SPECIALIZED_DIM == resolve().dim
 
 
+def step_batch_for(dim):
+    """The step_batch that train_block calls for vectors of `dim` floats."""
+    return K.step_batch_specialized if dim == K.SPECIALIZED_DIM else K.step_batch
+
+
+def step_neg_for(dim):
+    return K.step_neg_specialized if dim == K.SPECIALIZED_DIM else K.step_neg
+
+
+def reference_count_updates(kernel, *args):
+    """The NRT_incref/NRT_decref calls in `kernel` compiled for args (afresh: cached code has no IR)."""
+    fresh = njit(**{k: v for k, v in kernel.targetoptions.items() if k not in ("cache", "nopython")})(kernel.py_func)
+    fresh(*args)
+    (ir,) = fresh.inspect_llvm().values()
+    body = ir.split("\ndefine ")[1]  # the kernel itself; its Python wrappers follow
+    return re.findall(r"@NRT_(?:incref|decref)\(", body)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_steps_leave_reference_counts_alone(dim):
+    """A step that updated the model arrays' reference counts would make every thread write the same
+    counters, atomically, at every step."""
+    model = Model(np.zeros((4, dim), np.float32), np.zeros((4, dim), np.float32), np.zeros(4, np.float32))
+    ids = np.arange(3, dtype=np.int64)
+    assert reference_count_updates(step_batch_for(dim), True, model, ids, 3, ids, 3, np.zeros(3, np.float32), True,
+                                   0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
+    assert reference_count_updates(step_neg_for(dim), model, 0, 1, ids.reshape(1, 3), 0, 0.1,
+                                   np.zeros(4, np.float32), np.zeros(dim, np.float32)) == []
+
+
 def make_model(rng, classes=12, dim=5):
     scale = 0.5 * math.sqrt(5 / dim)  # logits of the same size for every dim
     return Model((rng.normal(size=(classes, dim)) * scale).astype(np.float32),
@@ -35,9 +67,9 @@ def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr):
     """step_batch on a copy of the model; returns (loss, model after)."""
     after = copy_model(model)
     width, dim = len(outputs), model.w_in.shape[1]
-    loss = K.step_batch(softmax, after, np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64),
-                        len(inputs), np.asarray(bias, np.float32), update_bias, lr,
-                        np.empty(len(inputs) * width, np.float32), np.empty((len(inputs), dim), np.float32))
+    loss = step_batch_for(dim)(softmax, after, np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64),
+                               len(inputs), np.asarray(bias, np.float32), update_bias, lr,
+                               np.empty(len(inputs) * width, np.float32), np.empty((len(inputs), dim), np.float32))
     return loss, after
 
 
@@ -135,7 +167,7 @@ def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     expected_loss = L.sgns_loss(x, w, target, negatives[0])
     d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = K.step_neg(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(dim, np.float32))
+    loss = step_neg_for(dim)(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(dim, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)

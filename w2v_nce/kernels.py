@@ -34,7 +34,10 @@ from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 IEEE = "numpy"
 F = np.float32
 # The steps are compiled twice: for any vector size, and for this one (the default --dim), where the loops
-# over a row have a known length, so LLVM unrolls them with no remainder loops (README, Performance).
+# over a row have a known length, so LLVM unrolls them with no remainder loops (README, Performance). They
+# are two functions, and train_block picks one: one function holding both bodies behind a test of the size
+# is beyond Numba's reference-count pruning, and updated the shared arrays' counts (atomics on cache lines
+# that every thread writes) on every step.
 SPECIALIZED_DIM = 100
 
 
@@ -184,11 +187,16 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
     [>= n_inputs * n_outputs] (example i's logits, then their gradients, at i * n_outputs), grad_in
     float32 [>= n_inputs, D].
     """
-    if model.w_in.shape[1] == SPECIALIZED_DIM:
-        return _step_batch(SPECIALIZED_DIM, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias,
-                           lr, grad, grad_in)
     return _step_batch(model.w_in.shape[1], softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
                        update_bias, lr, grad, grad_in)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
+def step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad,
+                           grad_in):
+    """step_batch for a model of SPECIALIZED_DIM columns (see SPECIALIZED_DIM's comment)."""
+    return _step_batch(SPECIALIZED_DIM, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr,
+                       grad, grad_in)
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
@@ -336,9 +344,13 @@ def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
     gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S],
     grad_in float32 [D].
     """
-    if model.w_in.shape[1] == SPECIALIZED_DIM:
-        return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits, grad_in)
     return _step_neg(model.w_in.shape[1], model, input_id, target, negatives, k, lr, logits, grad_in)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
+def step_neg_specialized(model, input_id, target, negatives, k, lr, logits, grad_in):
+    """step_neg for a model of SPECIALIZED_DIM columns (see SPECIALIZED_DIM's comment)."""
+    return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits, grad_in)
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
@@ -387,6 +399,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     num_sampled = settings.num_sampled
     width = num_sampled + 1
     dim = model.w_in.shape[1]
+    specialized = dim == SPECIALIZED_DIM
     room = max(settings.max_contexts, 1)
     per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
     inputs = np.empty(room, dtype=np.int64)
@@ -425,7 +438,10 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
                 if k + 1 < n:  # the next pair's rows load while this one computes
                     for m in range(num_sampled):
                         prefetch_row(model.w_out, negatives[k + 1, m])
-                total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
+                if specialized:
+                    total += step_neg_specialized(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
+                else:
+                    total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
             continue
         batches += 1
         outputs[0] = word
@@ -442,6 +458,10 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
             n_outputs = width
         for m in range(1, n_outputs):
             prefetch_row(model.w_out, outputs[m])
-        total += step_batch(settings.loss == LOSS_SAMPLED_SOFTMAX, model, outputs, n_outputs, inputs, n, bias,
-                            settings.loss != LOSS_NEG, lr, grad, grad_in)
+        softmax, update_bias = settings.loss == LOSS_SAMPLED_SOFTMAX, settings.loss != LOSS_NEG
+        if specialized:
+            total += step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad,
+                                            grad_in)
+        else:
+            total += step_batch(softmax, model, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad, grad_in)
     return total, pairs, batches
