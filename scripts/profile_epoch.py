@@ -45,7 +45,8 @@ def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
     """The draws train_block makes for the centres of [lo, hi), and nothing else."""
     key = epoch_key(settings.seed, settings.epoch)
     kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
-    first, last, end = kept_positions(text.ids, text.offsets, text.keep_prob, key, lo, hi, settings.window, kept)
+    first, last, end = kept_positions(text.ids, text.offsets, text.keep_prob, text.held_out, key, lo, hi,
+                                      settings.window, kept)
     contexts = np.empty(max(settings.max_contexts, 1), dtype=np.int64)
     outputs = np.empty(settings.num_sampled + 1, dtype=np.int64)
     bias = np.zeros(settings.num_sampled + 1, dtype=np.float32)
@@ -53,8 +54,7 @@ def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
     s = sentence_of(text.offsets, lo)
     batch = 0
     for q in range(first, last):
-        s, n = walk_centre(text.ids, text.offsets, text.held_out, key, kept, q, end, s, settings.window,
-                           settings.dynamic, contexts)
+        s, n = walk_centre(text.ids, text.offsets, key, kept, q, end, s, settings.window, settings.dynamic, contexts)
         if n == 0:
             continue
         outputs[0] = text.ids[kept[q]]

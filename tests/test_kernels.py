@@ -9,6 +9,7 @@ from numba import njit
 from w2v_nce import kernels as K
 from w2v_nce import losses as L
 from w2v_nce.config import resolve
+from w2v_nce.pairs import walk_centre
 from w2v_nce.sampling import alias_table, build_noise
 from w2v_nce.structs import Model
 
@@ -50,6 +51,13 @@ def test_steps_leave_reference_counts_alone(dim):
                                    0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
     assert reference_count_updates(step_neg_for(dim), model, 0, 1, ids.reshape(1, 3), 0, 0.1,
                                    np.zeros(4, np.float32), np.zeros(dim, np.float32)) == []
+
+
+def test_the_walk_leaves_reference_counts_alone():
+    """train_block calls walk_centre once per centre, with the corpus arrays that every thread reads."""
+    positions = np.arange(6, dtype=np.int64)
+    assert reference_count_updates(walk_centre, np.arange(6, dtype=np.int32), np.array([0, 6]), np.uint64(1),
+                                   positions, 2, 6, 0, 2, True, np.zeros(4, np.int64)) == []
 
 
 def make_model(rng, classes=12, dim=5):

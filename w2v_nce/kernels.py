@@ -416,11 +416,10 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     if lo >= hi:
         return total, pairs, batches
     kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
-    first, last, end = kept_positions(ids, offsets, text.keep_prob, key, lo, hi, settings.window, kept)
+    first, last, end = kept_positions(ids, offsets, text.keep_prob, text.held_out, key, lo, hi, settings.window, kept)
     s = sentence_of(offsets, lo)
     for q in range(first, last):
-        s, n = walk_centre(ids, offsets, text.held_out, key, kept, q, end, s, settings.window, settings.dynamic,
-                           inputs)
+        s, n = walk_centre(ids, offsets, key, kept, q, end, s, settings.window, settings.dynamic, inputs)
         if n == 0:
             continue
         word = ids[kept[q]]

@@ -78,31 +78,37 @@ def sentence_of(offsets, position):
 
 
 @njit(cache=True, nogil=True)
-def kept_positions(ids, offsets, keep_prob, key, lo, hi, window, out):
+def kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window, out):
     """The kept token positions that a walk over the centres in [lo, hi) reads, in order, into out (length >=
     hi - lo + 2 * window): up to `window` before lo in lo's sentence, all in [lo, hi), and up to `window`
-    after hi in the sentence of hi - 1, as far as a context can lie. Returns (first, last, end): the
-    centres are out[first:last], and out[:end] is written.
+    after hi in the sentence of hi - 1, as far as a context can lie; none in held-out sentences. Returns
+    (first, last, end): the centres are out[first:last], and out[:end] is written.
 
     Each token's keep decision is hashed once here, not once per window it falls in."""
+    sentence = sentence_of(offsets, lo)
     first = 0
     j = lo - 1
-    sent_lo = offsets[sentence_of(offsets, lo)]
-    while j >= sent_lo and first < window:  # nearest first, into out[window - 1], out[window - 2], ...
-        if is_kept(ids, keep_prob, key, j):
+    while not is_held_out(held_out, sentence) and j >= offsets[sentence] and first < window:
+        if is_kept(ids, keep_prob, key, j):  # nearest first, into out[window - 1], out[window - 2], ...
             first += 1
             out[window - first] = j
         j -= 1
     for k in range(first):
         out[k] = out[window - first + k]
     last = first
-    for p in range(lo, hi):  # without a branch: the keep decisions are random
-        out[last] = p
-        last += 1 if is_kept(ids, keep_prob, key, p) else 0
+    p = lo
+    while p < hi:  # sentence by sentence
+        stop = min(offsets[sentence + 1], hi)
+        if not is_held_out(held_out, sentence):
+            for position in range(p, stop):  # without a branch: the keep decisions are random
+                out[last] = position
+                last += 1 if is_kept(ids, keep_prob, key, position) else 0
+        p = stop
+        sentence += 1
     end = last
-    sent_hi = offsets[sentence_of(offsets, hi - 1) + 1]
+    sentence = sentence_of(offsets, hi - 1)
     j = hi
-    while j < sent_hi and end - last < window:
+    while not is_held_out(held_out, sentence) and j < offsets[sentence + 1] and end - last < window:
         if is_kept(ids, keep_prob, key, j):
             out[end] = j
             end += 1
@@ -110,18 +116,16 @@ def kept_positions(ids, offsets, keep_prob, key, lo, hi, window, out):
     return first, last, end
 
 
-@njit(cache=True, inline="always")
-def walk_centre(ids, offsets, held_out, key, kept, q, end, sentence, window, dynamic, out):
+@njit(cache=True, nogil=True)
+def walk_centre(ids, offsets, key, kept, q, end, sentence, window, dynamic, out):
     """One step of the walk over the kept positions of a token range (`kept_positions`), shared by
     `collect_pairs` and the trainer: move `sentence` on to the one holding the centre kept[q], then write
     the ids of its contexts into out: the up to b nearest kept tokens on each side within its sentence, left
-    ones first, in sentence order. Returns (sentence, number of contexts); 0 contexts when the centre is
-    skipped (its sentence held out, or nothing kept around it)."""
+    ones first, in sentence order. Returns (sentence, number of contexts), 0 when nothing is kept around the
+    centre."""
     centre = kept[q]
     while offsets[sentence + 1] <= centre:
         sentence += 1
-    if is_held_out(held_out, sentence):
-        return sentence, 0
     b = window_of(key, centre, window, dynamic)
     sent_lo, sent_hi = offsets[sentence], offsets[sentence + 1]
     i = max(q - b, 0)
@@ -157,12 +161,12 @@ def collect_pairs(ids, offsets, keep_prob, held_out, seed, epoch, window, dynami
         return 0
     key = epoch_key(seed, epoch)
     kept = np.empty(hi - lo + 2 * window, dtype=np.int64)
-    first, last, end = kept_positions(ids, offsets, keep_prob, key, lo, hi, window, kept)
+    first, last, end = kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window, kept)
     scratch = np.empty(room, dtype=np.int64)
     n = 0
     s = sentence_of(offsets, lo)
     for q in range(first, last):
-        s, m = walk_centre(ids, offsets, held_out, key, kept, q, end, s, window, dynamic, scratch)
+        s, m = walk_centre(ids, offsets, key, kept, q, end, s, window, dynamic, scratch)
         for k in range(m):
             out_centre[n] = ids[kept[q]]
             out_context[n] = scratch[k]
