@@ -44,9 +44,8 @@ RUNS = {"sampled softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, 
 def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
     """The draws train_block makes for the centres of [lo, hi), and nothing else."""
     key = epoch_key(settings.seed, settings.epoch)
-    kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
-    first, last, end = kept_positions(text.ids, text.offsets, text.keep_prob, text.held_out, key, lo, hi,
-                                      settings.window, kept)
+    kept, first, last, end = kept_positions(text.ids, text.offsets, text.keep_prob, text.held_out, key, lo, hi,
+                                            settings.window)
     contexts = np.empty(max(settings.max_contexts, 1), dtype=np.int64)
     outputs = np.empty(settings.num_sampled + 1, dtype=np.int64)
     bias = np.zeros(settings.num_sampled + 1, dtype=np.float32)

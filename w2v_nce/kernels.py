@@ -400,6 +400,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     width = num_sampled + 1
     dim = model.w_in.shape[1]
     specialized = dim == SPECIALIZED_DIM
+    softmax, update_bias = settings.loss == LOSS_SAMPLED_SOFTMAX, settings.loss != LOSS_NEG
     room = max(settings.max_contexts, 1)
     per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
     inputs = np.empty(room, dtype=np.int64)
@@ -415,8 +416,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     batches = 0
     if lo >= hi:
         return total, pairs, batches
-    kept = np.empty(hi - lo + 2 * settings.window, dtype=np.int64)
-    first, last, end = kept_positions(ids, offsets, text.keep_prob, text.held_out, key, lo, hi, settings.window, kept)
+    kept, first, last, end = kept_positions(ids, offsets, text.keep_prob, text.held_out, key, lo, hi, settings.window)
     s = sentence_of(offsets, lo)
     for q in range(first, last):
         s, n = walk_centre(ids, offsets, key, kept, q, end, s, settings.window, settings.dynamic, inputs)
@@ -457,7 +457,6 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
             n_outputs = width
         for m in range(1, n_outputs):
             prefetch_row(model.w_out, outputs[m])
-        softmax, update_bias = settings.loss == LOSS_SAMPLED_SOFTMAX, settings.loss != LOSS_NEG
         if specialized:
             total += step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad,
                                             grad_in)

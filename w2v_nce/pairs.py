@@ -78,13 +78,14 @@ def sentence_of(offsets, position):
 
 
 @njit(cache=True, nogil=True)
-def kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window, out):
-    """The kept token positions that a walk over the centres in [lo, hi) reads, in order, into out (length >=
-    hi - lo + 2 * window): up to `window` before lo in lo's sentence, all in [lo, hi), and up to `window`
-    after hi in the sentence of hi - 1, as far as a context can lie; none in held-out sentences. Returns
-    (first, last, end): the centres are out[first:last], and out[:end] is written.
+def kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window):
+    """The kept token positions that a walk over the centres in [lo, hi) reads, in order: up to `window`
+    before lo in lo's sentence, all in [lo, hi), and up to `window` after hi in the sentence of hi - 1, as
+    far as a context can lie; none in held-out sentences. Returns (out, first, last, end): the centres are
+    out[first:last], and out[:end] is written.
 
     Each token's keep decision is hashed once here, not once per window it falls in."""
+    out = np.empty(hi - lo + 2 * window, dtype=np.int64)
     sentence = sentence_of(offsets, lo)
     first = 0
     j = lo - 1
@@ -113,7 +114,7 @@ def kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window, out):
             out[end] = j
             end += 1
         j += 1
-    return first, last, end
+    return out, first, last, end
 
 
 @njit(cache=True, nogil=True)
@@ -160,8 +161,7 @@ def collect_pairs(ids, offsets, keep_prob, held_out, seed, epoch, window, dynami
     if lo >= hi:
         return 0
     key = epoch_key(seed, epoch)
-    kept = np.empty(hi - lo + 2 * window, dtype=np.int64)
-    first, last, end = kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window, kept)
+    kept, first, last, end = kept_positions(ids, offsets, keep_prob, held_out, key, lo, hi, window)
     scratch = np.empty(room, dtype=np.int64)
     n = 0
     s = sentence_of(offsets, lo)
