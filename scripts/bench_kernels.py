@@ -52,6 +52,8 @@ def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi, threads):
     """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model that
     `threads` threads share, each taking every threads-th block."""
     model = init_model(vocab_size, dim, 1)
+    if hasattr(module, "load_steps"):  # as the trainer does (older revisions lack it)
+        module.load_steps(model)
     states = module.seed_states(1, threads)
 
     def worker(index):

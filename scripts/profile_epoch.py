@@ -27,7 +27,7 @@ from numba import njit
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import draw, draw_unique, rng_uniform, sampled_bias, seed_states, train_block
+from w2v_nce.kernels import draw, draw_unique, load_steps, rng_uniform, sampled_bias, seed_states, train_block
 from w2v_nce.sampling import build_noise
 from w2v_nce.structs import LOSS_NEG, Text
 from w2v_nce.pairs import collect_pairs, epoch_key, kept_positions, max_contexts, sentence_of, walk_centre
@@ -97,6 +97,7 @@ def main():
         room = max_contexts(config.window, corpus.longest_sentence)
         out = np.empty(room * BLOCK_TOKENS, dtype=np.int32)
         model = init_model(len(corpus.vocab), config.dim, config.seed)
+        load_steps(model)  # as the trainer does
         rng, stamp = seed_states(config.seed, 1)[0], np.zeros(len(corpus.vocab), dtype=np.int64)
 
         def walk():

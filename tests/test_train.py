@@ -1,6 +1,8 @@
 """The training loop on the embedded toy corpus: determinism, multithreaded quality, divergence, outputs."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,6 +28,36 @@ def test_one_thread_and_a_seed_give_identical_vectors(toy, loss):
         assert np.array_equal(a, b)
     other = api.train(toy, resolve(overrides={"loss": loss, "epochs": 1, "threads": 1, "seed": 4, "dim": 20})).model
     assert not np.array_equal(first.w_in, other.w_in)
+
+
+TRAIN_AND_SAVE = """
+import sys
+import numpy as np
+from w2v_nce import api
+from w2v_nce.config import resolve
+corpus, out = sys.argv[1:]
+models = {}
+for loss in ("sampled_softmax", "neg"):  # the default preset's step, and the per-pair step
+    config = resolve(overrides={"loss": loss, "sampler": "unigram", "epochs": 1, "threads": 1, "seed": 3})
+    for name, array in zip(("w_in", "w_out", "b_out"), api.train(corpus, config).model):
+        models[loss + "_" + name] = array
+np.savez(out, **models)
+"""
+
+
+def test_a_run_that_compiles_the_kernels_and_one_that_loads_them_give_identical_vectors(tmp_path):
+    """The first run after installing compiles the kernels, later runs load them from Numba's cache: the
+    same seed must give the same vectors either way (kernels.load_steps)."""
+    environment = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    saved = []
+    for run in ("compiles", "loads"):
+        saved.append(tmp_path / f"{run}.npz")
+        subprocess.run([sys.executable, "-c", TRAIN_AND_SAVE, TOY_CORPUS, str(saved[-1])], env=environment,
+                       check=True)
+    compiled, loaded = np.load(saved[0]), np.load(saved[1])
+    assert sorted(compiled.files) == sorted(loaded.files) and len(compiled.files) == 6
+    for name in compiled.files:
+        assert np.array_equal(compiled[name], loaded[name]), name
 
 
 @pytest.mark.parametrize("loss", ["sampled_softmax", "nce", "neg"])

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, typeof, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -384,6 +384,27 @@ def _step_neg(dim, model, input_id, target, negatives, k, lr, logits, grad_in):
 
 # ----------------------------------------------------------------------------------------------------
 # The block walk
+
+
+def load_steps(model):
+    """Compile, or load from Numba's cache, the steps train_block calls, with the argument types it calls
+    them with, before train_block itself is first called.
+
+    train_block's compiled code carries its own copy of each step, optimized a second time along with
+    train_block, and under fastmath that copy rounds differently. Numba compiles the steps before
+    train_block, and train_block then calls the steps' own code (the JIT keeps the first definition of a
+    symbol); loaded from the cache, train_block ran its copies unless the steps were loaded first. So
+    without this, a run that had just compiled the kernels and a later run gave vectors up to 4e-7 apart.
+    """
+    i64, f32, f64 = types.int64, types.float32, types.float64
+    vector = types.Array(i64, 1, "C")
+    floats, float_rows = types.Array(f32, 1, "C"), types.Array(f32, 2, "C")
+    model_type = typeof(model)
+    for step in (step_batch, step_batch_specialized):
+        step.compile((types.boolean, model_type, vector, i64, vector, i64, floats, types.boolean, f64, floats,
+                      float_rows))
+    for step in (step_neg, step_neg_specialized):  # the target is a corpus id, int32
+        step.compile((model_type, i64, types.int32, types.Array(i64, 2, "C"), i64, f64, floats, floats))
 
 
 @njit(cache=True, nogil=True, error_model=IEEE)

@@ -20,7 +20,7 @@ from .config import tidy
 from .embeddings import Embeddings
 from .errors import ConfigError, TrainingDiverged
 from .evaluate import headline
-from .kernels import seed_states, train_block
+from .kernels import load_steps, seed_states, train_block
 from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
 from .structs import LOSS_CODES, Model, Settings, Text
@@ -208,6 +208,7 @@ class Hogwild:
         """Train on tokens [lo, hi) of `text`, each block at lr_at(tokens of the span done before it); returns
         (summed loss, pairs, tokens done). tick(tokens done, mean loss so far) is called while the threads run.
         Raises TrainingDiverged (lr0, the run's --lr, goes in its message) when a block's loss is not finite."""
+        load_steps(model)
         done = np.zeros(self.threads, dtype=np.int64)      # per-thread tallies, summed without locks
         loss = np.zeros(self.threads, dtype=np.float64)
         pairs = np.zeros(self.threads, dtype=np.int64)
