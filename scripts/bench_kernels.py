@@ -24,7 +24,7 @@ import threading
 import time
 
 import numpy as np
-from bench_threads import parse_run
+from bench_threads import NAMED_RUNS, parse_runs
 
 from w2v_nce import api
 from w2v_nce import kernels
@@ -33,8 +33,6 @@ from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_input
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
-RUNS = {"sampled_softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, "neg": {"loss": "neg"},
-        "shared": {"loss": "neg", "share_negatives": True}}
 
 
 def kernels_at(revision, directory):
@@ -78,8 +76,9 @@ def main():
     parser.add_argument("--tokens", type=int, default=3_000_000)
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", nargs="+", default=list(RUNS))
+    parser.add_argument("--runs", nargs="+", default=list(NAMED_RUNS))
     args = parser.parse_args()
+    runs = parse_runs(parser, args.runs)
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
     with tempfile.TemporaryDirectory() as directory:
@@ -88,8 +87,7 @@ def main():
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
               f"checkout, medians (fastest) of {args.repeats}")
         print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
-        for run in args.runs:
-            name, overrides = (run, RUNS[run]) if run in RUNS else parse_run(run)
+        for name, overrides in runs:
             config = resolve(overrides={**overrides, "threads": 1})
             text, noise = kernel_inputs(corpus, config)
             settings = epoch_settings(config, 0, corpus.longest_sentence)

@@ -8,8 +8,8 @@ and pWord2Vec's.
 CORPUS defaults to ../shared/data/wiki10m.norm.txt; it is prepared once (cached), then each run trains
 one epoch per thread count, --repeats times, round-robin over all runs; prints each measurement as it is
 made, then the median words/s and the speed-up over the first thread count. A run is a loss name (its
-preset), or LABEL:KEY=VALUE,... with settings over the preset (e.g. "nce-8:loss=nce,num_sampled=8" or
-"shared:loss=neg,share_negatives=true").
+preset), shared (neg with shared negatives), or LABEL:KEY=VALUE,... with settings over the preset (e.g.
+"nce-8:loss=nce,num_sampled=8").
 The peers run from ../shared/bench/peers.sh's venv: gensim trains one skip-gram negative-sampling epoch
 from corpus_file (only its training call is timed, as only our epoch is), pWord2Vec one epoch (its own
 words/s report), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (see bench_train.py). gensim's
@@ -27,6 +27,7 @@ import yaml
 
 from w2v_nce import api
 from w2v_nce.config import resolve
+from w2v_nce.errors import ConfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
@@ -61,12 +62,29 @@ def pword2vec_words_per_s(corpus, threads):
     return float(re.findall(r"Words/sec: ([0-9.]+)k", log)[-1]) * 1000
 
 
-def parse_run(run):
-    """'nce' or 'LABEL:key=value,key=value' -> (label, overrides)."""
-    if ":" not in run:
-        return run, {"loss": run}
-    label, _, settings = run.partition(":")
-    return label, {k.strip(): yaml.safe_load(v) for k, _, v in (item.partition("=") for item in settings.split(","))}
+NAMED_RUNS = {"sampled_softmax": {"loss": "sampled_softmax"}, "nce": {"loss": "nce"}, "neg": {"loss": "neg"},
+              "shared": {"loss": "neg", "share_negatives": True}}
+
+
+def parse_runs(parser, runs):
+    """Each of `runs`, a name of NAMED_RUNS or 'LABEL:key=value,key=value', as (label, overrides), every one
+    checked against the config schema first (a bad one ends the script with a one-line usage error)."""
+    parsed = []
+    for run in runs:
+        if ":" in run:
+            label, _, settings = run.partition(":")
+            items = (item.partition("=") for item in settings.split(","))
+            overrides = {key.strip(): yaml.safe_load(value) for key, _, value in items}
+        elif run in NAMED_RUNS:
+            label, overrides = run, NAMED_RUNS[run]
+        else:
+            parser.error(f"run {run!r}: not one of {', '.join(NAMED_RUNS)} and not LABEL:KEY=VALUE,...")
+        try:
+            resolve(overrides=overrides)
+        except ConfigError as error:
+            parser.error(f"run {run!r}: {error}")
+        parsed.append((label, overrides))
+    return parsed
 
 
 def report(name, speeds, thread_counts):
@@ -86,6 +104,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-peers", action="store_true", help="skip gensim and pWord2Vec")
     args = parser.parse_args()
+    named_runs = parse_runs(parser, args.runs)
     corpus = api.prepare(args.corpus)
     print(f"{os.path.basename(args.corpus)}: {corpus.n_tokens} tokens, {len(corpus.vocab)} words")
 
@@ -95,7 +114,7 @@ def main():
             return api.train(corpus, config).epochs[0]["words_per_s"]
         return measure
 
-    runs = [(label, ours(overrides)) for label, overrides in map(parse_run, args.runs)]
+    runs = [(label, ours(overrides)) for label, overrides in named_runs]
     if args.no_peers:
         pass
     elif not os.path.exists(PEERS_PYTHON):
