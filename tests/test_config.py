@@ -1,6 +1,7 @@
 """The config: hostile YAML is refused quickly and never formatted in full, floats are written tidily, and
 the command line and the Python API resolve the same defaults from one schema."""
 import json
+import os
 import re
 import time
 
@@ -94,6 +95,8 @@ def test_small_corpora_train_more_epochs_by_the_documented_rule():
     assert config.for_corpus(2_500_000).small_corpus_tokens == 0  # spent: the result re-runs as it ran
     assert resolve(overrides={"epochs": 5}).for_corpus(1_000).epochs == 5  # explicit epochs are taken as given
     assert resolve().for_corpus(1_000).epochs == 3 * resolve().epochs  # a preset's epochs are scaled
+    assert resolve("best").for_corpus(1_000).epochs == 3 * resolve("best").epochs  # also a --config preset's
+    assert resolve("best", {"epochs": 5}).for_corpus(1_000).epochs == 5  # but not epochs given over it
 
 
 def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_path):
@@ -107,11 +110,17 @@ def test_the_scaled_epochs_are_what_config_yaml_and_the_summary_say(cli, tmp_pat
     assert len(json.loads((tmp_path / "w2v-out" / "metrics.json").read_text())["epochs"]) == 2
 
 
-def test_shipped_presets_are_found_by_name(tmp_path):
+def test_shipped_presets_are_found_by_name(tmp_path, monkeypatch):
     fast = resolve("fast")
     assert (fast.loss, fast.share_negatives, fast.epochs) == ("neg", True, 4)
     assert resolve("default") == resolve()
     with pytest.raises(ConfigError, match="nope: no such config file, nor a shipped preset .*fast"):
         resolve("nope")
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("fast")  # e.g. the output of an earlier `--out fast`
+    os.mkdir("runs")
+    assert resolve("fast") == fast
+    with pytest.raises(ConfigError, match="runs: a directory, not a config file, nor a shipped preset"):
+        resolve("runs")
     for name in ("fast", "balanced", "best", "default", "sampled_softmax", "nce", "neg"):
         resolve(name)  # every shipped preset validates

@@ -266,34 +266,45 @@ def preset_names():
 
 
 def config_path(config_file):
-    """A config file's path: the path given, or the shipped preset of that name (`--config fast`)."""
-    if config_file is None or os.path.exists(config_file):
+    """A config file's path: the path given, or the shipped preset of that name (`--config fast`, also where
+    the working directory holds a directory of that name, such as a run's output)."""
+    if config_file is None or (os.path.exists(config_file) and not os.path.isdir(config_file)):
         return config_file
     shipped = preset_dir() / f"{config_file}.yaml"
     if shipped.is_file():
         return str(shipped)
-    raise ConfigError(f"{config_file}: no such config file, nor a shipped preset ({', '.join(preset_names())})")
+    problem = "a directory, not a config file" if os.path.isdir(config_file) else "no such config file"
+    raise ConfigError(f"{config_file}: {problem}, nor a shipped preset ({', '.join(preset_names())})")
 
 
 def resolve(config_file=None, overrides=None):
     """The preset of the loss, then the YAML file (a path or a shipped preset's name), then the overrides
     (None means 'not given'), validated once. The loss is the one given on the command line, else the
     file's; without either, configs/default.yaml is the base."""
-    explicit = given_settings(config_file, overrides)
-    loss = explicit.get("loss")
+    from_file, from_options = given_layers(config_file, overrides)
+    loss = {**from_file, **from_options}.get("loss")
     if loss is not None and _normalize_choice(loss) not in LOSSES:
-        where = "--loss" if "loss" in (overrides or {}) else f"{config_path(config_file)}: 'loss'"
+        where = "--loss" if "loss" in from_options else f"{config_path(config_file)}: 'loss'"
         raise ConfigError(f"{where} must be one of {', '.join(LOSSES)}, got {short_repr(loss)}")
-    values = {**preset(loss), **explicit}
-    if "epochs" in explicit and "small_corpus_tokens" not in explicit:
-        values["small_corpus_tokens"] = 0  # epochs given are epochs meant: the size rule scales presets' epochs
+    values = preset(loss)
+    for layer in (from_file, from_options):
+        values.update(layer)
+        if "epochs" in layer and "small_corpus_tokens" not in layer:
+            # epochs given are epochs meant: the size rule scales the epochs of the layer that sets it
+            values["small_corpus_tokens"] = 0
     source = str(config_path(config_file)) if config_file is not None else "configuration"
     return validate(values, source)
 
 
-def given_settings(config_file=None, overrides=None):
-    """The settings given explicitly: the YAML file's (a path or a shipped preset's name), then the
-    overrides that are not None."""
+def given_layers(config_file=None, overrides=None):
+    """The settings given explicitly, as (the YAML file's (a path or a shipped preset's name), the overrides
+    that are not None)."""
     config_file = config_path(config_file)
     from_file = read_yaml(config_file) if config_file is not None else {}
-    return {**from_file, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return from_file, {k: v for k, v in (overrides or {}).items() if v is not None}
+
+
+def given_settings(config_file=None, overrides=None):
+    """The settings given explicitly: the YAML file's, then the overrides that are not None."""
+    from_file, from_options = given_layers(config_file, overrides)
+    return {**from_file, **from_options}
