@@ -80,11 +80,17 @@ def test_eval_errors(cli, tmp_path):
     assert "header says 3 rows" in cli("eval", TOY_ANALOGIES, "--vectors", "v.txt", exit_code=1).output
 
 
+def top_words(similar_output):
+    # Two epochs on the toy corpus put queen first with a margin of 0.01-0.05 in cosine, which Hogwild's
+    # thread interleaving can close; the top three is what these tests can rely on.
+    return [line.split()[0] for line in similar_output.splitlines()[1:]]
+
+
 def test_similar(cli):
     cli("train", TOY_CORPUS, "--epochs", "2", "--dim", "30", "--quiet")
     result = cli("similar", "king", "-", "man", "+", "woman", "-n", "3")
     assert result.stdout.splitlines()[0] == "king - man + woman:"
-    assert result.stdout.splitlines()[1].split()[0] == "queen"
+    assert "queen" in top_words(result.stdout)
     assert len(cli("similar", "paris", "cat", "-n", "2").stdout.splitlines()) == 6
     assert "'nosuchword' is not in the vocabulary" in cli("similar", "nosuchword", exit_code=1).output
 
@@ -105,7 +111,7 @@ def test_similar_takes_signed_words_any_case_and_an_output_directory(cli):
     signed = cli("similar", "king", "-man", "+woman", "-n", "3", "--vectors", "out").stdout
     quoted = cli("similar", "king - man + woman", "-n3", "--vectors", "out").stdout
     assert spaced.splitlines()[1:] == signed.splitlines()[1:] == quoted.splitlines()[1:]
-    assert signed.splitlines()[1].split()[0] == "queen"
+    assert "queen" in top_words(signed)
     assert cli("similar", "KING", "-n", "2", "--vectors", "out").stdout.splitlines()[1:] == \
         cli("similar", "king", "-n", "2", "--vectors", "out").stdout.splitlines()[1:]
     assert "is not in the vocabulary" in cli("similar", "KING", "--case-sensitive", "--vectors", "out",
