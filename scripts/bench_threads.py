@@ -12,7 +12,7 @@ preset), shared (neg with shared negatives), or LABEL:KEY=VALUE,... with setting
 "nce-8:loss=nce,num_sampled=8").
 The peers run from ../shared/bench/peers.sh's venv: gensim trains one skip-gram negative-sampling epoch
 from corpus_file (only its training call is timed, as only our epoch is), pWord2Vec one epoch (its own
-words/s report), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (see bench_train.py). gensim's
+words/s report), in bench_train.py's peer environment (OpenBLAS at the CPU's own core type). gensim's
 words/s count every corpus word, ours and pWord2Vec's the in-vocabulary tokens (10.5 M and 10.3 M on
 wiki10m), so gensim's figure reads about 2% high there; the speed-ups are unaffected.
 """
@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 
 import yaml
+from bench_train import peer_env
 
 from w2v_nce import api
 from w2v_nce.config import resolve
@@ -54,7 +55,7 @@ PEERS = os.path.join(HERE, "..", "..", "shared", "bench", "peers.sh")
 
 
 def pword2vec_words_per_s(corpus, threads):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env = peer_env()
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(["bash", PEERS, "run", "pword2vec", corpus, out, "1", str(threads)], check=True, env=env,
                        stdout=subprocess.DEVNULL)

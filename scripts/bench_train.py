@@ -14,10 +14,13 @@ With no RUN: gensim, pWord2Vec at 5, 10 and 15 epochs, and the default, fast, ba
 
 Every run starts from the raw corpus (w2v-nce with --no-cache), as the peers build their vocabulary from
 it, so wall times include preparation. Every w2v-nce run is given --threads, --dim 100, --window 5,
---min-count 5 and --subsample 1e-4 on the command line. The peers run with OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE removed from their environment: some machines pin OpenBLAS to an older core type there,
-which slowed pWord2Vec's BLAS build 3.9x on the development machine (0.98 M against 3.80 M words/s), and
-the fastest peer is the fair anchor. With --repeats N every run is made N times, round-robin (so the
+--min-count 5 and --subsample 1e-4 on the command line. The fastest peer is the fair anchor, so the
+peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from their environment (some machines pin
+OpenBLAS to an older core type there, which slowed pWord2Vec's BLAS build 3.9x on the development machine:
+0.98 M against 3.80 M words/s), and where the OpenBLAS that pWord2Vec links against does not know the CPU
+and falls back to its generic Prescott (SSE3) kernels, as Debian 12's 0.3.21 does on Emerald Rapids
+Xeons, OPENBLAS_CORETYPE names the core of the CPU's widest vectors instead (SkylakeX for AVX-512,
+Haswell for AVX2): 2.37 M against 0.93 M words/s there. With --repeats N every run is made N times, round-robin (so the
 machine's drift spreads over all rows alike), and the table shows medians (each column's own median) with
 the number of runs. Results go to OUT/results.jsonl (every run) and OUT/table.md.
 """
@@ -38,8 +41,36 @@ DEFAULT_RUNS = ["peer:gensim", "peer:pword2vec:5", "peer:pword2vec:10", "peer:pw
 SHARED_SETTINGS = ["--dim", "100", "--window", "5", "--min-count", "5", "--subsample", "1e-4"]
 
 
+PEERS_BIN = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/w2v-peers")), "bin")
+
+
 def peer_env():
-    return {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    """The environment the peers run in: without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and with the
+    core OpenBLAS should have picked where it does not know this CPU (see the module docstring)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    core = openblas_core_for_unknown_cpu(env)
+    if core:
+        env["OPENBLAS_CORETYPE"] = core
+    return env
+
+
+def openblas_core_for_unknown_cpu(env):
+    """SkylakeX (AVX-512) or Haswell (AVX2) where the OpenBLAS that pWord2Vec links against falls back to
+    its generic Prescott kernels on this CPU (it does not know the CPU's model), by the CPU's own flags;
+    None where it picks a core itself, or pWord2Vec is not built."""
+    binary = os.path.join(PEERS_BIN, "pword2vec")
+    if not os.path.exists(binary):
+        return None
+    banner = subprocess.run([binary], env={**env, "OPENBLAS_VERBOSE": "2"}, capture_output=True, text=True)
+    if "Core: Prescott" not in banner.stdout + banner.stderr:
+        return None
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= set(flags):
+        return "SkylakeX"
+    if {"avx2", "fma"} <= set(flags):
+        return "Haswell"
+    return None
 
 
 def run_peer(impl, epochs, corpus, out, threads):
