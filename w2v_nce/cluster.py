@@ -42,7 +42,7 @@ from .pairs import held_out_sentences
 from .sampling import build_noise
 from .shards import RANGE_BYTES, assign_ranges, count_range, encode_shard, merged_vocab, split_ranges, sum_counts
 from .structs import Model, Text
-from .train import Hogwild, decayed_lr, epoch_metrics, epoch_settings, run_epochs, start_state
+from .train import Hogwild, aligned_model, decayed_lr, epoch_metrics, epoch_settings, run_epochs, start_state
 from .vocab import Vocab
 from .wordcount import PARTITIONS
 
@@ -115,7 +115,7 @@ class ShardWorker:
         self.text = Text(self.shard.ids, self.shard.offsets, keep_prob, held_out)
         self.noise = build_noise(self.config.resolved_sampler, counts, self.config.distortion)
         self.seed = int(np.random.SeedSequence([self.config.seed, shard_index]).generate_state(1)[0])
-        self.model = Model(*(np.array(array, copy=True) for array in model))
+        self.model = aligned_model(Model(*model))
         self.rng_states = np.array(rng_states, dtype=np.uint64)
         self.hogwild = Hogwild(self.rng_states, len(counts))
         self.sync = threading.Condition()

@@ -12,8 +12,10 @@ draws its own negatives, as word2vec C does; with share_negatives, the centre's 
 and shared by its contexts instead, as pWord2Vec's HogBatch does.
 
 Arithmetic is float32, TensorFlow's for float32 inputs, with the vectorizable exp and log of vecmath.py;
-losses are summed in float64. Hot code indexes the model arrays element by element and never takes a row
-view: a view costs an atomic reference count on the array, which the threads would share.
+losses are summed in float64. Hot code reads and writes the model's rows a chunk at a time through the
+intrinsics of simd.py and never takes a row view: a view costs an atomic reference count on the array,
+which the threads would share. The model's rows are contiguous and start on 64-byte boundaries
+(train.aligned_model).
 
 Kernels take only arrays and scalars; `step_*` mirror the NumPy reference in `losses.py`.
 """
@@ -27,6 +29,7 @@ from numba.extending import intrinsic
 
 from .pairs import epoch_key, kept_positions, sentence_of, walk_centre
 from .structs import FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53
+from .simd import LANES, add, chunks, lane_sum, load, mul_add, splat, store, zeros
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
 # Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
@@ -72,7 +75,7 @@ def seed_states(seed, n_threads):
 
 @intrinsic
 def prefetch_row(typingctx, matrix, row):
-    """Hint the CPU to bring matrix[row, :] (a C-contiguous 2-D array) into cache, for writing:
+    """Hint the CPU to bring matrix[row, :] (a 2-D array with contiguous rows) into cache, for writing:
     llvm.prefetch(rw=1) on each 64-byte line. No effect on results."""
     def codegen(context, builder, signature, args):
         matrix_type, row_type = signature.args
@@ -142,37 +145,6 @@ def log_expected_count(noise, k, num_tries, num_sampled):
 # One SGD step on a batch that shares its output rows
 
 
-@njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dots4(dim, w_in, row, w_out, o0, o1, o2, o3):
-    """w_in[row] . w_out[o] for four output rows at once (one pass over the input row)."""
-    a0, a1, a2, a3 = F(0.0), F(0.0), F(0.0), F(0.0)
-    for d in range(dim):
-        x = w_in[row, d]
-        a0 += x * w_out[o0, d]
-        a1 += x * w_out[o1, d]
-        a2 += x * w_out[o2, d]
-        a3 += x * w_out[o3, d]
-    return a0, a1, a2, a3
-
-
-@njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dots2(dim, w_in, row, w_out, o0, o1):
-    a0, a1 = F(0.0), F(0.0)
-    for d in range(dim):
-        x = w_in[row, d]
-        a0 += x * w_out[o0, d]
-        a1 += x * w_out[o1, d]
-    return a0, a1
-
-
-@njit(cache=True, inline="always", fastmath=FASTMATH)
-def _dot(dim, w_in, row, w_out, out_row):
-    acc = F(0.0)
-    for d in range(dim):
-        acc += w_in[row, d] * w_out[out_row, d]
-    return acc
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
 def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
     """One SGD step on the summed loss of a batch of examples that share their output rows; returns it.
@@ -200,31 +172,66 @@ def step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n_inputs,
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
+def _update_chunk(w_in, w_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column, count):
+    """One chunk of step_batch's updates, grad holding -lr dL/dlogits: the input gradients from the output
+    rows, then the output rows from the input rows, then the input rows, each row read before any is
+    written; a repeated row takes each of its gradients in turn."""
+    for i in range(n_inputs):
+        base = i * width
+        acc = zeros()
+        for j in range(n_outputs):
+            acc = mul_add(splat(grad[base + j]), load(w_out, outputs[j], column, count), acc)
+        store(grad_in, i, 0, count, acc)
+    for j in range(n_outputs):
+        row = outputs[j]
+        acc = load(w_out, row, column, count)
+        for i in range(n_inputs):
+            acc = mul_add(splat(grad[i * width + j]), load(w_in, inputs[i], column, count), acc)
+        store(w_out, row, column, count, acc)
+    for i in range(n_inputs):
+        row = inputs[i]
+        store(w_in, row, column, count, add(load(w_in, row, column, count), load(grad_in, i, 0, count)))
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
 def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
     """step_batch for vectors of `dim` floats."""
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
     width = n_outputs
+    n_chunks = chunks(dim)
+    # Logits, one input row against four output rows at a time: four independent sums per pass.
     for i in range(n_inputs):
         row = inputs[i]
         base = i * width
         j = 0
         while j + 4 <= width:
-            a0, a1, a2, a3 = _dots4(dim, w_in, row, w_out, outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3])
-            grad[base + j] = a0 + bias[j]
-            grad[base + j + 1] = a1 + bias[j + 1]
-            grad[base + j + 2] = a2 + bias[j + 2]
-            grad[base + j + 3] = a3 + bias[j + 3]
+            o0, o1, o2, o3 = outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3]
+            a0, a1, a2, a3 = zeros(), zeros(), zeros(), zeros()
+            for c in range(n_chunks):
+                column = c * LANES
+                count = min(LANES, dim - column)
+                x = load(w_in, row, column, count)
+                a0 = mul_add(x, load(w_out, o0, column, count), a0)
+                a1 = mul_add(x, load(w_out, o1, column, count), a1)
+                a2 = mul_add(x, load(w_out, o2, column, count), a2)
+                a3 = mul_add(x, load(w_out, o3, column, count), a3)
+            grad[base + j] = lane_sum(a0) + bias[j]
+            grad[base + j + 1] = lane_sum(a1) + bias[j + 1]
+            grad[base + j + 2] = lane_sum(a2) + bias[j + 2]
+            grad[base + j + 3] = lane_sum(a3) + bias[j + 3]
             j += 4
-        if j + 2 <= width:
-            a0, a1 = _dots2(dim, w_in, row, w_out, outputs[j], outputs[j + 1])
-            grad[base + j] = a0 + bias[j]
-            grad[base + j + 1] = a1 + bias[j + 1]
-            j += 2
-        if j < width:
-            grad[base + j] = _dot(dim, w_in, row, w_out, outputs[j]) + bias[j]
+        while j < width:
+            o0 = outputs[j]
+            a0 = zeros()
+            for c in range(n_chunks):
+                column = c * LANES
+                count = min(LANES, dim - column)
+                a0 = mul_add(load(w_in, row, column, count), load(w_out, o0, column, count), a0)
+            grad[base + j] = lane_sum(a0) + bias[j]
+            j += 1
     # The logits become dL/dlogits in place. The exp and log work runs over all n_inputs * width values in
     # one loop, long enough to vectorize; only maxima and sums go row by row.
-    total = 0.0
+    total_loss = 0.0
     size = n_inputs * width
     if softmax:
         for i in range(n_inputs):  # shift each row by its maximum
@@ -234,7 +241,7 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
                 top = max(top, grad[base + j])
             for j in range(width):
                 grad[base + j] -= top
-            total -= float(grad[base])  # the loss is log(sum e^(v - top)) - (v_label - top)
+            total_loss -= float(grad[base])  # the loss is log(sum e^(v - top)) - (v_label - top)
         for k in range(size):
             grad[k] = exp32(grad[k])
         for i in range(n_inputs):
@@ -242,7 +249,7 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
             norm = F(0.0)
             for j in range(width):
                 norm += grad[base + j]
-            total += float(log32(norm))
+            total_loss += float(log32(norm))
             scale = F(1.0) / norm
             for j in range(width):
                 grad[base + j] *= scale
@@ -251,69 +258,33 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
         # TF's stable sigmoid cross-entropy max(v, 0) - v z + log(1 + e^-|v|), target z = 1 for output 0:
         # the -v z terms first, then the rest without branches; the gradient is sigmoid(v) - z.
         for i in range(n_inputs):
-            total -= float(grad[i * width])
+            total_loss -= float(grad[i * width])
         summed = F(0.0)
         for k in range(size):
             v = grad[k]
             e = exp32(-abs(v))
             summed += max(v, F(0.0)) + log1p32(e)
             grad[k] = (F(1.0) if v >= F(0.0) else e) / (F(1.0) + e)
-        total += float(summed)
+        total_loss += float(summed)
         for i in range(n_inputs):
             grad[i * width] -= F(1.0)
-    # Input gradients: grad_in[i] = sum_j grad[i, j] w_out[outputs[j]], four output rows per pass.
-    for i in range(n_inputs):
-        base = i * width
-        for d in range(dim):
-            grad_in[i, d] = F(0.0)
-        j = 0
-        while j + 4 <= n_outputs:
-            g0, g1, g2, g3 = grad[base + j], grad[base + j + 1], grad[base + j + 2], grad[base + j + 3]
-            o0, o1, o2, o3 = outputs[j], outputs[j + 1], outputs[j + 2], outputs[j + 3]
-            for d in range(dim):
-                grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d] + g3 * w_out[o3, d]
-            j += 4
-        if j + 2 <= n_outputs:
-            g0, g1, o0, o1 = grad[base + j], grad[base + j + 1], outputs[j], outputs[j + 1]
-            for d in range(dim):
-                grad_in[i, d] += g0 * w_out[o0, d] + g1 * w_out[o1, d]
-            j += 2
-        if j < n_outputs:
-            g0, o0 = grad[base + j], outputs[j]
-            for d in range(dim):
-                grad_in[i, d] += g0 * w_out[o0, d]
-    # Output rows: w_out[outputs[j]] -= lr sum_i grad[i, j] w_in[inputs[i]], four input rows per pass,
-    # straight into the weights (the input rows are still as on entry); a repeated output row gets both.
     step = F(lr)
-    for j in range(n_outputs):
-        row = outputs[j]
-        i = 0
-        while i + 4 <= n_inputs:
-            g0, g1, g2, g3 = step * grad[i * width + j], step * grad[(i + 1) * width + j], \
-                step * grad[(i + 2) * width + j], step * grad[(i + 3) * width + j]
-            r0, r1, r2, r3 = inputs[i], inputs[i + 1], inputs[i + 2], inputs[i + 3]
-            for d in range(dim):
-                w_out[row, d] -= g0 * w_in[r0, d] + g1 * w_in[r1, d] + g2 * w_in[r2, d] + g3 * w_in[r3, d]
-            i += 4
-        if i + 2 <= n_inputs:
-            g0, g1, r0, r1 = step * grad[i * width + j], step * grad[(i + 1) * width + j], inputs[i], inputs[i + 1]
-            for d in range(dim):
-                w_out[row, d] -= g0 * w_in[r0, d] + g1 * w_in[r1, d]
-            i += 2
-        if i < n_inputs:
-            g0, r0 = step * grad[i * width + j], inputs[i]
-            for d in range(dim):
-                w_out[row, d] -= g0 * w_in[r0, d]
-        if update_bias:
+    if update_bias:
+        for j in range(n_outputs):
             bias_gradient = F(0.0)
             for i in range(n_inputs):
                 bias_gradient += grad[i * width + j]
-            b_out[row] -= step * bias_gradient
-    for i in range(n_inputs):
-        row = inputs[i]
-        for d in range(dim):
-            w_in[row, d] -= step * grad_in[i, d]
-    return total
+            b_out[outputs[j]] -= step * bias_gradient
+    for k in range(size):
+        grad[k] *= -step
+    # The updates, chunk by chunk: a chunk's columns of every row involved are read once from the weights
+    # on entry, their gradients formed, then written, before the next chunk. (One call site: Numba's
+    # inlining of a second one keeps reference counts on the arrays it passes.)
+    for c in range(n_chunks):
+        column = c * LANES
+        _update_chunk(w_in, w_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column,
+                      min(LANES, dim - column))
+    return total_loss
 
 
 @njit(cache=True, inline="always")
@@ -358,27 +329,40 @@ def _step_neg(dim, model, input_id, target, negatives, k, lr, logits, grad_in):
     """step_neg for vectors of `dim` floats."""
     w_in, w_out = model.w_in, model.w_out
     n_rows = negatives.shape[1] + 1
-    for m in range(n_rows):
-        logits[m] = _dot(dim, w_in, input_id, w_out, target if m == 0 else negatives[k, m - 1])
-    total = 0.0
-    for d in range(dim):
-        grad_in[d] = F(0.0)
+    n_chunks = chunks(dim)
     for m in range(n_rows):
         row = target if m == 0 else negatives[k, m - 1]
-        if m > 0 and row == target:
+        acc = zeros()
+        for c in range(n_chunks):
+            column = c * LANES
+            count = min(LANES, dim - column)
+            acc = mul_add(load(w_in, input_id, column, count), load(w_out, row, column, count), acc)
+        logits[m] = lane_sum(acc)
+    total = 0.0
+    for m in range(n_rows):
+        if m > 0 and negatives[k, m - 1] == target:
             continue
         # f is signed towards the label: the loss is -log sigmoid(f), the gradient (sigmoid(f) - 1) df
         f = logits[m] if m == 0 else -logits[m]
         probability, loss = sigmoid_and_softplus32(f)
         total += float(loss)
         g = F(lr) * (probability - F(1.0))
-        if m > 0:
-            g = -g
-        for d in range(dim):
-            grad_in[d] += g * w_out[row, d]
-            w_out[row, d] -= g * w_in[input_id, d]
-    for d in range(dim):
-        w_in[input_id, d] -= grad_in[d]
+        logits[m] = g if m == 0 else -g
+    # Row by row in word2vec C's order, a chunk of columns at a time: the input gradient takes each output
+    # row before that row's update, which uses the input row on entry.
+    for c in range(n_chunks):
+        column = c * LANES
+        count = min(LANES, dim - column)
+        x = load(w_in, input_id, column, count)
+        acc = zeros()
+        for m in range(n_rows):
+            row = target if m == 0 else negatives[k, m - 1]
+            if m > 0 and row == target:
+                continue
+            y = load(w_out, row, column, count)
+            acc = mul_add(splat(logits[m]), y, acc)
+            store(w_out, row, column, count, mul_add(splat(-logits[m]), x, y))
+        store(w_in, input_id, column, count, mul_add(splat(F(-1.0)), acc, x))
     return total
 
 

@@ -23,6 +23,7 @@ from .evaluate import headline
 from .kernels import load_steps, seed_states, train_block
 from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
+from .simd import with_aligned_rows
 from .structs import LOSS_CODES, Model, Settings, Text
 
 BLOCK_TOKENS = 10_000
@@ -279,13 +280,20 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
 
 def start_state(state, init, vocab_size, config, workers):
     """The RunState a run trains with `workers` RNG streams: `state` continued, else a fresh one from the
-    model `init` or a new model."""
+    model `init` (copied) or a new model; the model in row-aligned storage (aligned_model)."""
     if state is None:
         model = init if init is not None else init_model(vocab_size, config.dim, config.seed)
-        return RunState.start(model, config.seed, workers)
+        return RunState.start(aligned_model(model), config.seed, workers)
+    state.model = aligned_model(state.model)
     if len(state.rng_states) != workers:
         return state.with_workers(config.seed, workers)
     return state
+
+
+def aligned_model(model):
+    """A copy of the model, its weight matrices in the row-aligned storage the kernels run fastest on
+    (simd.with_aligned_rows)."""
+    return Model(with_aligned_rows(model.w_in), with_aligned_rows(model.w_out), model.b_out.copy())
 
 
 def run_epochs(vocab, config, state, n_tokens, progress, hooks, train_epoch):

@@ -1,0 +1,154 @@
+"""A row chunk of LANES float32 values as one Numba value, for the training steps' row arithmetic.
+
+LLVM's loop vectorizer decides for itself how to turn a loop over a row into vector code, and for the
+steps' short rows it chose badly: 256-bit vectors, every multiply-add with its own index arithmetic and
+loop control, and the update passes reading and writing their accumulators through memory. Here a
+`Lanes` value is an LLVM <LANES x float>, which LLVM splits into the CPU's widest vector registers (eight
+512-bit ones with AVX-512), so the kernels say exactly what is loaded, combined and stored, and one chunk
+covers a whole row of up to LANES floats.
+
+A row is handled in chunks of LANES columns; the last chunk of a row whose length is not a multiple of
+LANES is loaded and stored with a mask (`load` and `store` take the number of columns in the chunk), so
+nothing beyond the row is touched. Arithmetic is IEEE float32: `mul_add` is one fused multiply-add (one
+rounding), and `lane_sum` sums the lanes in an order LLVM picks.
+
+The intrinsics are compiled into the kernels that call them, and Numba's cache of those kernels is keyed
+on their own source files: after editing this file, delete `w2v_nce/__pycache__`.
+"""
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+LANES = 128
+_FLOAT = ir.FloatType()
+_VECTOR = ir.VectorType(_FLOAT, LANES)
+_MASK = ir.VectorType(ir.IntType(1), LANES)
+_I32 = ir.IntType(32)
+
+
+class LanesType(types.Type):
+    def __init__(self):
+        super().__init__(name=f"float32x{LANES}")
+
+
+lanes_type = LanesType()
+
+
+@register_model(LanesType)
+class _LanesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VECTOR)
+
+
+def _intrinsic_function(builder, name, return_type, argument_types):
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(return_type, argument_types), name)
+
+
+def _chunk_pointer(context, builder, matrix_type, matrix, row, row_type, column, column_type):
+    array = context.make_array(matrix_type)(context, builder, matrix)
+    intp = types.intp
+    indices = [context.cast(builder, row, row_type, intp), context.cast(builder, column, column_type, intp)]
+    pointer = cgutils.get_item_pointer(context, builder, matrix_type, array, indices)
+    return builder.bitcast(pointer, _VECTOR.as_pointer())
+
+
+def _mask(context, builder, count, count_type):
+    """<LANES x i1>: lane k is on when k < count."""
+    count = builder.trunc(context.cast(builder, count, count_type, types.int64), _I32)
+    limit = builder.insert_element(ir.Constant(ir.VectorType(_I32, LANES), ir.Undefined), count, _I32(0))
+    limit = builder.shuffle_vector(limit, limit, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+    lanes = ir.Constant(ir.VectorType(_I32, LANES), list(range(LANES)))
+    return builder.icmp_signed("<", lanes, limit)
+
+
+@intrinsic
+def load(typingctx, matrix, row, column, count):
+    """matrix[row, column:column + count] (count <= LANES, a C-contiguous float32 matrix) in the first
+    count lanes, 0 in the others; nothing beyond them is read."""
+    def codegen(context, builder, signature, args):
+        matrix_type, row_type, column_type, count_type = signature.args
+        pointer = _chunk_pointer(context, builder, matrix_type, args[0], args[1], row_type, args[2], column_type)
+        masked_load = _intrinsic_function(builder, f"llvm.masked.load.v{LANES}f32.p0", _VECTOR,
+                                          [_VECTOR.as_pointer(), _I32, _MASK, _VECTOR])
+        return builder.call(masked_load, [pointer, _I32(4), _mask(context, builder, args[3], count_type),
+                                          ir.Constant(_VECTOR, [0.0] * LANES)])
+    return lanes_type(matrix, row, column, count), codegen
+
+
+@intrinsic
+def store(typingctx, matrix, row, column, count, value):
+    """matrix[row, column:column + count] = the first count lanes of value; nothing else is written."""
+    def codegen(context, builder, signature, args):
+        matrix_type, row_type, column_type, count_type, _ = signature.args
+        pointer = _chunk_pointer(context, builder, matrix_type, args[0], args[1], row_type, args[2], column_type)
+        masked_store = _intrinsic_function(builder, f"llvm.masked.store.v{LANES}f32.p0", ir.VoidType(),
+                                           [_VECTOR, _VECTOR.as_pointer(), _I32, _MASK])
+        builder.call(masked_store, [args[4], pointer, _I32(4), _mask(context, builder, args[3], count_type)])
+        return context.get_dummy_value()
+    return types.void(matrix, row, column, count, value), codegen
+
+
+@intrinsic
+def splat(typingctx, value):
+    """value (a float32) in every lane."""
+    def codegen(context, builder, signature, args):
+        single = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), args[0], _I32(0))
+        return builder.shuffle_vector(single, single, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+    return lanes_type(types.float32), codegen
+
+
+@intrinsic
+def zeros(typingctx):
+    def codegen(context, builder, signature, args):
+        return ir.Constant(_VECTOR, [0.0] * LANES)
+    return lanes_type(), codegen
+
+
+@intrinsic
+def mul_add(typingctx, a, b, c):
+    """a * b + c, lane by lane, with one rounding (llvm.fma)."""
+    def codegen(context, builder, signature, args):
+        fma = _intrinsic_function(builder, f"llvm.fma.v{LANES}f32", _VECTOR, [_VECTOR] * 3)
+        return builder.call(fma, list(args))
+    return lanes_type(lanes_type, lanes_type, lanes_type), codegen
+
+
+@intrinsic
+def add(typingctx, a, b):
+    """a + b, lane by lane."""
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+    return lanes_type(lanes_type, lanes_type), codegen
+
+
+@intrinsic
+def lane_sum(typingctx, value):
+    """The sum of the lanes, as a float32 (the order of the additions is LLVM's)."""
+    def codegen(context, builder, signature, args):
+        reduce = _intrinsic_function(builder, f"llvm.vector.reduce.fadd.v{LANES}f32", _FLOAT, [_FLOAT, _VECTOR])
+        return builder.call(reduce, [ir.Constant(_FLOAT, -0.0), args[0]], fastmath=("reassoc",))
+    return types.float32(lanes_type), codegen
+
+
+def with_aligned_rows(matrix):
+    """A copy of the float32 matrix [V, D] whose rows start on 64-byte boundaries: a view of storage with
+    each row padded to a multiple of 16 floats (the padding is never read or written). A row's full
+    16-float loads then never straddle two cache lines, which made the steps 1.2x faster (README,
+    Performance). load and store take such views: their rows are contiguous, only the row stride differs."""
+    rows, dim = matrix.shape
+    padded = -(-dim // 16) * 16
+    raw = np.empty(rows * padded + 16, dtype=np.float32)
+    start = (-raw.ctypes.data % 64) // 4
+    storage = raw[start:start + rows * padded].reshape(rows, padded)
+    storage[:, :dim] = matrix
+    storage[:, dim:] = 0.0
+    return storage[:, :dim]
+
+
+@njit(cache=True, inline="always")
+def chunks(dim):
+    """The number of LANES-column chunks in a row of dim columns."""
+    return (dim + LANES - 1) // LANES
+
