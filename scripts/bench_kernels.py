@@ -27,7 +27,7 @@ import numpy as np
 from bench_threads import NAMED_RUNS, parse_runs
 
 from w2v_nce import api
-from w2v_nce import kernels
+from w2v_nce import kernels, train
 from w2v_nce.config import resolve
 from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_inputs
 
@@ -35,21 +35,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
 
 
-def kernels_at(revision, directory):
-    """The kernels module of `revision`, imported from an export of its package as `w2v_nce_base`."""
+def modules_at(revision, directory):
+    """The kernels and train modules of `revision`, imported from an export of its package as
+    `w2v_nce_base`."""
     name = "w2v_nce_base"
     archive = subprocess.run(["git", "-C", os.path.join(HERE, ".."), "archive", revision, "w2v_nce"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
     os.rename(os.path.join(directory, "w2v_nce"), os.path.join(directory, name))
     sys.path.insert(0, directory)
-    return importlib.import_module(f"{name}.kernels")
+    return importlib.import_module(f"{name}.kernels"), importlib.import_module(f"{name}.train")
 
 
-def epoch_seconds(module, text, noise, settings, vocab_size, dim, hi, threads):
+def epoch_seconds(module, trainer, text, noise, settings, vocab_size, dim, hi, threads):
     """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model that
-    `threads` threads share, each taking every threads-th block."""
+    `threads` threads share, each taking every threads-th block, the model laid out in memory as that
+    revision's trainer lays it out."""
     model = init_model(vocab_size, dim, 1)
+    if hasattr(trainer, "aligned_model"):  # row-aligned storage (older revisions train on plain arrays)
+        model = trainer.aligned_model(model)
     if hasattr(module, "load_steps"):  # as the trainer does (older revisions lack it)
         module.load_steps(model)
     states = module.seed_states(1, threads)
@@ -82,7 +86,7 @@ def main():
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
     with tempfile.TemporaryDirectory() as directory:
-        base = kernels_at(args.revision, directory)
+        base = modules_at(args.revision, directory)
         threads = "one thread" if args.threads == 1 else f"{args.threads} threads"
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
               f"checkout, medians (fastest) of {args.repeats}")
@@ -91,11 +95,11 @@ def main():
             config = resolve(overrides={**overrides, "threads": 1})
             text, noise = kernel_inputs(corpus, config)
             settings = epoch_settings(config, 0, corpus.longest_sentence)
-            sides = (base, kernels)
+            sides = (base, (kernels, train))
             times = ([], [])
             for repeat in range(args.repeats + 1):
-                for side, module in enumerate(sides):
-                    seconds = epoch_seconds(module, text, noise, settings, len(corpus.vocab), config.dim, hi,
+                for side, (module, trainer) in enumerate(sides):
+                    seconds = epoch_seconds(module, trainer, text, noise, settings, len(corpus.vocab), config.dim, hi,
                                              args.threads)
                     if repeat:  # the first run of each compiles or loads its kernels
                         times[side].append(seconds)
