@@ -11,6 +11,7 @@ from .errors import ConfigError, OutputError, W2VWarning
 from .io_utils import check_output_directory, format_bytes
 from .memory import available_memory
 from .pairs import max_contexts
+from .simd import padded_dim
 from .train import worker_count
 from .words import unwritable
 
@@ -32,7 +33,8 @@ def training_memory(config, vocab_size, room, threads):
     """[(bytes, option to lower, what)] of what training allocates, largest first."""
     dim, sampled = config.dim, config.num_sampled
     parts = [
-        (vocab_size * (2 * 4 * dim + 4), "--dim", f"the model ({vocab_size} words x {dim} dimensions x 2 matrices)"),
+        (vocab_size * (2 * 4 * padded_dim(dim) + 4), "--dim",
+         f"the model ({vocab_size} words x {dim} dimensions x 2 matrices)"),
         (vocab_size * 8 * (6 + threads), "--threads" if threads > 1 else "--max-vocab",
          f"the vocabulary tables ({vocab_size} words, {threads} threads)"),
         (threads * room * (4 * dim + 8 * (sampled + 5)), "--window",

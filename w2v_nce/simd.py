@@ -132,19 +132,42 @@ def lane_sum(typingctx, value):
     return types.float32(lanes_type), codegen
 
 
-def with_aligned_rows(matrix):
-    """A copy of the float32 matrix [V, D] whose rows start on 64-byte boundaries: a view of storage with
-    each row padded to a multiple of 16 floats (the padding is never read or written). A row's full
-    16-float loads then never straddle two cache lines, which made the steps 1.2x faster (README,
-    Performance). load and store take such views: their rows are contiguous, only the row stride differs."""
-    rows, dim = matrix.shape
-    padded = -(-dim // 16) * 16
-    raw = np.empty(rows * padded + 16, dtype=np.float32)
-    start = (-raw.ctypes.data % 64) // 4
+ROW_ALIGNMENT = 64  # bytes: a cache line, and one 512-bit vector
+
+
+def aligned_empty(rows, dim):
+    """An uninitialized float32 [rows, dim] matrix whose rows start on 64-byte boundaries: a view of
+    storage with each row padded to a multiple of 16 floats (the padding, zeroed, is never read or
+    written). A row's full-width loads then never straddle two cache lines, which made the steps 1.2x
+    faster (README, Performance). load and store take such views: their rows are contiguous, only the
+    row stride differs."""
+    padded = padded_dim(dim)
+    raw = np.empty(rows * padded + ROW_ALIGNMENT // 4, dtype=np.float32)
+    start = (-raw.ctypes.data % ROW_ALIGNMENT) // 4
     storage = raw[start:start + rows * padded].reshape(rows, padded)
-    storage[:, :dim] = matrix
     storage[:, dim:] = 0.0
     return storage[:, :dim]
+
+
+def padded_dim(dim):
+    """The floats each row of dim floats takes in aligned storage."""
+    return -(-dim // 16) * 16
+
+
+def has_aligned_rows(matrix):
+    """Whether matrix is a writable float32 matrix in aligned storage (as aligned_empty makes)."""
+    return (matrix.dtype == np.float32 and matrix.ndim == 2 and matrix.flags.writeable
+            and matrix.strides[1] == 4 and matrix.strides[0] % ROW_ALIGNMENT == 0
+            and matrix.ctypes.data % ROW_ALIGNMENT == 0)
+
+
+def with_aligned_rows(matrix):
+    """matrix itself where it has aligned rows and is writable, else a copy in aligned storage."""
+    if has_aligned_rows(matrix):
+        return matrix
+    aligned = aligned_empty(*matrix.shape)
+    aligned[...] = matrix
+    return aligned
 
 
 @njit(cache=True, inline="always")

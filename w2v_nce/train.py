@@ -23,7 +23,7 @@ from .evaluate import headline
 from .kernels import load_steps, seed_states, train_block
 from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
-from .simd import with_aligned_rows
+from .simd import aligned_empty, with_aligned_rows
 from .structs import LOSS_CODES, Model, Settings, Text
 
 BLOCK_TOKENS = 10_000
@@ -83,8 +83,12 @@ class TrainResult:
 def init_model(vocab_size, dim, seed):
     """word2vec C's initialisation: input vectors uniform in [-0.5/dim, 0.5/dim), output weights and biases 0."""
     rng = np.random.default_rng(seed)
-    w_in = ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
-    return Model(w_in, np.zeros((vocab_size, dim), dtype=np.float32), np.zeros(vocab_size, dtype=np.float32))
+    w_in, w_out = aligned_empty(vocab_size, dim), aligned_empty(vocab_size, dim)
+    w_in[...] = rng.random((vocab_size, dim), dtype=np.float32)
+    w_in -= np.float32(0.5)
+    w_in /= np.float32(dim)
+    w_out[...] = 0.0
+    return Model(w_in, w_out, np.zeros(vocab_size, dtype=np.float32))
 
 
 def kernel_inputs(corpus, config):
@@ -280,7 +284,7 @@ def train(corpus, config, progress="none", init=None, state=None, hooks=()):
 
 def start_state(state, init, vocab_size, config, workers):
     """The RunState a run trains with `workers` RNG streams: `state` continued, else a fresh one from the
-    model `init` (copied) or a new model; the model in row-aligned storage (aligned_model)."""
+    model `init` or a new model; the model in row-aligned storage (aligned_model)."""
     if state is None:
         model = init if init is not None else init_model(vocab_size, config.dim, config.seed)
         return RunState.start(aligned_model(model), config.seed, workers)
@@ -291,9 +295,10 @@ def start_state(state, init, vocab_size, config, workers):
 
 
 def aligned_model(model):
-    """A copy of the model, its weight matrices in the row-aligned storage the kernels run fastest on
-    (simd.with_aligned_rows)."""
-    return Model(with_aligned_rows(model.w_in), with_aligned_rows(model.w_out), model.b_out.copy())
+    """The model with its weight matrices in the row-aligned storage the kernels run fastest on, copied
+    where they are not in it or not writable (simd.with_aligned_rows)."""
+    b_out = model.b_out if model.b_out.flags.writeable else model.b_out.copy()
+    return Model(with_aligned_rows(model.w_in), with_aligned_rows(model.w_out), b_out)
 
 
 def run_epochs(vocab, config, state, n_tokens, progress, hooks, train_epoch):
