@@ -27,9 +27,9 @@ import numpy as np
 from bench_threads import NAMED_RUNS, parse_runs
 
 from w2v_nce import api
-from w2v_nce import kernels, train
+from w2v_nce import kernels
 from w2v_nce.config import resolve
-from w2v_nce.train import BLOCK_TOKENS, epoch_settings, init_model, kernel_inputs
+from w2v_nce.train import BLOCK_TOKENS, epoch_settings, kernel_inputs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
@@ -51,7 +51,7 @@ def epoch_seconds(module, trainer, text, noise, settings, vocab_size, dim, hi, t
     """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model that
     `threads` threads share, each taking every threads-th block, the model laid out in memory as that
     revision's trainer lays it out."""
-    model = init_model(vocab_size, dim, 1)
+    model = trainer.init_model(vocab_size, dim, 1)
     if hasattr(trainer, "aligned_model"):  # row-aligned storage (older revisions train on plain arrays)
         model = trainer.aligned_model(model)
     if hasattr(module, "load_steps"):  # as the trainer does (older revisions lack it)
@@ -95,7 +95,7 @@ def main():
             config = resolve(overrides={**overrides, "threads": 1})
             text, noise = kernel_inputs(corpus, config)
             settings = epoch_settings(config, 0, corpus.longest_sentence)
-            sides = (base, (kernels, train))
+            sides = (base, (kernels, importlib.import_module("w2v_nce.train")))  # the module, not api's train
             times = ([], [])
             for repeat in range(args.repeats + 1):
                 for side, (module, trainer) in enumerate(sides):

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""The default dim's batch step alone, this checkout's against another git revision's, in a compiled loop.
+
+    python scripts/bench_step.py [REV] [--steps 100000] [--repeats 7]
+
+Each revision's `step_batch_specialized` runs --steps times in a Numba loop (which prefetches the next
+step's rows, as train_block does), on a 62,992 x 100 model laid out as that revision's trainer lays it
+out, for three shapes of batch (inputs x outputs: 6 x 6 as shared negatives with a full window, 6 x 9 as
+sampled softmax with 8 candidates, 10 x 11 as nce with 10 candidates and a wider window) and two kinds of
+row ids: drawn from the 512 most frequent words, whose rows stay in cache, and from all words. No corpus,
+walk or draws: what the step's own code costs. Prints the fastest and the median nanoseconds per step.
+"""
+import argparse
+import importlib
+import tempfile
+import time
+
+import numpy as np
+from bench_kernels import modules_at
+from numba import njit
+
+from w2v_nce import kernels
+
+VOCAB, DIM = 62_992, 100
+
+
+def step_loop(module):
+    step, prefetch = module.step_batch_specialized, module.prefetch_row
+
+    @njit(nogil=True)
+    def loop(model, inputs, outputs, n_inputs, n_outputs, softmax, grad, grad_in, bias, steps):
+        total = 0.0
+        for s in range(steps):
+            if s + 1 < steps:
+                for q in range(n_inputs):
+                    prefetch(model.w_in, inputs[s + 1, q])
+                for q in range(n_outputs):
+                    prefetch(model.w_out, outputs[s + 1, q])
+            total += step(softmax, model, outputs[s], n_outputs, inputs[s], n_inputs, bias, True, 1e-4, grad,
+                          grad_in)
+        return total
+    return loop
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision", nargs="?", default="HEAD~1")
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as directory:
+        base_kernels, base_train = modules_at(args.revision, directory)
+        this_train = importlib.import_module("w2v_nce.train")  # the module: w2v_nce.train is also a function
+        sides = {args.revision: (base_kernels, base_train), "this checkout": (kernels, this_train)}
+        models, loops = {}, {}
+        for name, (module, trainer) in sides.items():
+            model = trainer.init_model(VOCAB, DIM, 1)
+            model.w_out[...] = model.w_in[::-1]  # nonzero output rows: logits of a trained model's size
+            models[name] = trainer.aligned_model(model) if hasattr(trainer, "aligned_model") else model
+            loops[name] = step_loop(module)
+        print(f"ns per step, fastest (median) of {args.repeats} x {args.steps} steps")
+        print(f"| rows | inputs x outputs | {args.revision} | this checkout | speed-up |\n|---|---|---|---|---|")
+        for rows, label in ((512, "512 most frequent"), (VOCAB, "all")):
+            for n_inputs, n_outputs, softmax in ((6, 6, False), (6, 9, True), (10, 11, False)):
+                inputs = rng.integers(0, rows, (args.steps, n_inputs))
+                outputs = rng.integers(0, rows, (args.steps, n_outputs))
+                scratch = (np.empty(n_inputs * n_outputs, np.float32), np.empty((n_inputs, DIM), np.float32),
+                           np.zeros(n_outputs, np.float32))
+                times = {name: [] for name in sides}
+                for repeat in range(args.repeats + 1):
+                    for name, loop in loops.items():
+                        steps = args.steps if repeat else 100  # the first round compiles
+                        start = time.perf_counter()
+                        loop(models[name], inputs, outputs, n_inputs, n_outputs, softmax, *scratch, steps)
+                        if repeat:
+                            times[name].append((time.perf_counter() - start) / steps * 1e9)
+                before, after = (times[name] for name in sides)
+                print(f"| {label} | {n_inputs} x {n_outputs} | {min(before):.0f} ({np.median(before):.0f}) | "
+                      f"{min(after):.0f} ({np.median(after):.0f}) | {np.median(before) / np.median(after):.2f}x |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
