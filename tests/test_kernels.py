@@ -54,8 +54,8 @@ def test_steps_write_only_their_rows(dim):
     loss, after = run_step_batch(True, model, outputs, inputs, bias, True, 0.2, copy=False)
     assert loss == expected_loss
     negatives = np.array([[1, 9, 2]])
-    step_neg_for(dim)(expected, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32), np.empty(dim, np.float32))
-    step_neg_for(dim)(after, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32), np.empty(dim, np.float32))
+    step_neg_for(dim)(expected, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
+    step_neg_for(dim)(after, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
     for matrix, reference in ((after.w_in, expected.w_in), (after.w_out, expected.w_out)):
         np.testing.assert_array_equal(matrix, reference)
         assert np.isnan(with_padding(matrix)[:, dim:]).all()
@@ -93,7 +93,7 @@ def test_steps_leave_reference_counts_alone(dim):
     assert reference_count_updates(step_batch_for(dim), True, model, ids, 3, ids, 3, np.zeros(3, np.float32), True,
                                    0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
     assert reference_count_updates(step_neg_for(dim), model, 0, 1, ids.reshape(1, 3), 0, 0.1,
-                                   np.zeros(4, np.float32), np.zeros(dim, np.float32)) == []
+                                   np.zeros(4, np.float32)) == []
 
 
 def test_the_walk_leaves_reference_counts_alone():
@@ -218,7 +218,7 @@ def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     expected_loss = L.sgns_loss(x, w, target, negatives[0])
     d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = step_neg_for(dim)(after, 6, target, negatives, 0, lr, np.empty(5, np.float32), np.empty(dim, np.float32))
+    loss = step_neg_for(dim)(after, 6, target, negatives, 0, lr, np.empty(5, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)

@@ -156,7 +156,7 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
     which then contributes exactly 0 to the loss and the gradients. Every logit and gradient is computed
     from the weights as they are on entry, then applied: exactly one step of w -= lr * d(sum of
     losses)/dw, a repeated input or output row receiving the sum of its gradients. Scratch: grad float32
-    [>= n_inputs * n_outputs] (example i's logits, then their gradients, at i * n_outputs), grad_in
+    [>= n_inputs * n_outputs] (example i's logits, then their gradients times -lr, at i * n_outputs), grad_in
     float32 [>= n_inputs, D].
     """
     return _step_batch(model.w_in.shape[1], softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
@@ -304,7 +304,7 @@ def sampled_bias(noise, b_out, outputs, num_sampled, tries, remove_hits, bias):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
+def step_neg(model, input_id, target, negatives, k, lr, logits):
     """One SGD step on word2vec C's skip-gram negative-sampling loss of one pair; returns the loss
     -log sigmoid(x . v_target) - sum_m log sigmoid(-x . v_neg_m)  (x = w_in[input_id], no biases, the
     negatives in row k of `negatives`).
@@ -312,20 +312,20 @@ def step_neg(model, input_id, target, negatives, k, lr, logits, grad_in):
     A negative equal to the target is skipped (not redrawn), as in word2vec C. All dot products are
     taken before any update (they are independent, so their memory loads overlap); with distinct
     negatives this is exactly one SGD step on the pair's loss, and a repeated negative's input
-    gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S],
-    grad_in float32 [D].
+    gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S] (the
+    logits, then the rows' gradients times lr).
     """
-    return _step_neg(model.w_in.shape[1], model, input_id, target, negatives, k, lr, logits, grad_in)
+    return _step_neg(model.w_in.shape[1], model, input_id, target, negatives, k, lr, logits)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_neg_specialized(model, input_id, target, negatives, k, lr, logits, grad_in):
+def step_neg_specialized(model, input_id, target, negatives, k, lr, logits):
     """step_neg for a model of SPECIALIZED_DIM columns (see SPECIALIZED_DIM's comment)."""
-    return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits, grad_in)
+    return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits)
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
-def _step_neg(dim, model, input_id, target, negatives, k, lr, logits, grad_in):
+def _step_neg(dim, model, input_id, target, negatives, k, lr, logits):
     """step_neg for vectors of `dim` floats."""
     w_in, w_out = model.w_in, model.w_out
     n_rows = negatives.shape[1] + 1
@@ -388,7 +388,7 @@ def load_steps(model):
         step.compile((types.boolean, model_type, vector, i64, vector, i64, floats, types.boolean, f64, floats,
                       float_rows))
     for step in (step_neg, step_neg_specialized):  # the target is a corpus id, int32
-        step.compile((model_type, i64, types.int32, types.Array(i64, 2, "C"), i64, f64, floats, floats))
+        step.compile((model_type, i64, types.int32, types.Array(i64, 2, "C"), i64, f64, floats))
 
 
 @njit(cache=True, nogil=True, error_model=IEEE)
@@ -413,7 +413,6 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     negatives = np.empty((room if per_pair else 1, num_sampled), dtype=np.int64)
     bias = np.zeros(width, dtype=np.float32)
     pair_logits = np.empty(width, dtype=np.float32)
-    pair_grad = np.empty(dim, dtype=np.float32)
     grad = np.empty(room * width, dtype=np.float32)
     grad_in = np.empty((room, dim), dtype=np.float32)
     total = 0.0
@@ -443,9 +442,9 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
                     for m in range(num_sampled):
                         prefetch_row(model.w_out, negatives[k + 1, m])
                 if specialized:
-                    total += step_neg_specialized(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
+                    total += step_neg_specialized(model, inputs[k], word, negatives, k, lr, pair_logits)
                 else:
-                    total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits, pair_grad)
+                    total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits)
             continue
         batches += 1
         outputs[0] = word
