@@ -115,7 +115,7 @@ class ShardWorker:
         self.text = Text(self.shard.ids, self.shard.offsets, keep_prob, held_out)
         self.noise = build_noise(self.config.resolved_sampler, counts, self.config.distortion)
         self.seed = int(np.random.SeedSequence([self.config.seed, shard_index]).generate_state(1)[0])
-        self.model = aligned_model(Model(*model))
+        self.model = aligned_model(Model(*model), copy=True)  # the worker's own, whatever Ray hands over
         self.rng_states = np.array(rng_states, dtype=np.uint64)
         self.hogwild = Hogwild(self.rng_states, len(counts))
         self.sync = threading.Condition()

@@ -65,8 +65,8 @@ def _mask(context, builder, count, count_type):
 
 @intrinsic
 def load(typingctx, matrix, row, column, count):
-    """matrix[row, column:column + count] (count <= LANES, a C-contiguous float32 matrix) in the first
-    count lanes, 0 in the others; nothing beyond them is read."""
+    """matrix[row, column:column + count] (count <= LANES, a float32 matrix whose rows are contiguous) in
+    the first count lanes, 0 in the others; nothing beyond them is read."""
     def codegen(context, builder, signature, args):
         matrix_type, row_type, column_type, count_type = signature.args
         pointer = _chunk_pointer(context, builder, matrix_type, args[0], args[1], row_type, args[2], column_type)
@@ -133,6 +133,7 @@ def lane_sum(typingctx, value):
 
 
 ROW_ALIGNMENT = 64  # bytes: a cache line, and one 512-bit vector
+_ALIGNMENT_FLOATS = ROW_ALIGNMENT // 4
 
 
 def aligned_empty(rows, dim):
@@ -142,7 +143,7 @@ def aligned_empty(rows, dim):
     faster (README, Performance). load and store take such views: their rows are contiguous, only the
     row stride differs."""
     padded = padded_dim(dim)
-    raw = np.empty(rows * padded + ROW_ALIGNMENT // 4, dtype=np.float32)
+    raw = np.empty(rows * padded + _ALIGNMENT_FLOATS, dtype=np.float32)
     start = (-raw.ctypes.data % ROW_ALIGNMENT) // 4
     storage = raw[start:start + rows * padded].reshape(rows, padded)
     storage[:, dim:] = 0.0
@@ -151,7 +152,7 @@ def aligned_empty(rows, dim):
 
 def padded_dim(dim):
     """The floats each row of dim floats takes in aligned storage."""
-    return -(-dim // 16) * 16
+    return -(-dim // _ALIGNMENT_FLOATS) * _ALIGNMENT_FLOATS
 
 
 def has_aligned_rows(matrix):
@@ -161,9 +162,10 @@ def has_aligned_rows(matrix):
             and matrix.ctypes.data % ROW_ALIGNMENT == 0)
 
 
-def with_aligned_rows(matrix):
-    """matrix itself where it has aligned rows and is writable, else a copy in aligned storage."""
-    if has_aligned_rows(matrix):
+def with_aligned_rows(matrix, copy=False):
+    """matrix itself where it has aligned rows and is writable (unless copy), else a copy in aligned
+    storage."""
+    if has_aligned_rows(matrix) and not copy:
         return matrix
     aligned = aligned_empty(*matrix.shape)
     aligned[...] = matrix

@@ -294,11 +294,11 @@ def start_state(state, init, vocab_size, config, workers):
     return state
 
 
-def aligned_model(model):
+def aligned_model(model, copy=False):
     """The model with its weight matrices in the row-aligned storage the kernels run fastest on, copied
-    where they are not in it or not writable (simd.with_aligned_rows)."""
-    b_out = model.b_out if model.b_out.flags.writeable else model.b_out.copy()
-    return Model(with_aligned_rows(model.w_in), with_aligned_rows(model.w_out), b_out)
+    where they are not in it or not writable, or all of it with copy (simd.with_aligned_rows)."""
+    b_out = model.b_out.copy() if copy or not model.b_out.flags.writeable else model.b_out
+    return Model(with_aligned_rows(model.w_in, copy), with_aligned_rows(model.w_out, copy), b_out)
 
 
 def run_epochs(vocab, config, state, n_tokens, progress, hooks, train_epoch):
