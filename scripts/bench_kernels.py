@@ -47,13 +47,25 @@ def modules_at(revision, directory):
     return importlib.import_module(f"{name}.kernels"), importlib.import_module(f"{name}.train")
 
 
+def this_checkout():
+    """This checkout's kernels and train modules (w2v_nce.train as a module: the package's `train` is
+    api's function)."""
+    return kernels, importlib.import_module("w2v_nce.train")
+
+
+def model_for(trainer, vocab_size, dim):
+    """A fresh model from `trainer` (a revision's train module), laid out in memory as it trains on it."""
+    model = trainer.init_model(vocab_size, dim, 1)
+    if hasattr(trainer, "aligned_model"):  # row-aligned storage (older revisions train on plain arrays)
+        model = trainer.aligned_model(model)
+    return model
+
+
 def epoch_seconds(module, trainer, text, noise, settings, vocab_size, dim, hi, threads):
     """Seconds for module.train_block over tokens [0, hi) in the trainer's blocks, on a fresh model that
     `threads` threads share, each taking every threads-th block, the model laid out in memory as that
     revision's trainer lays it out."""
-    model = trainer.init_model(vocab_size, dim, 1)
-    if hasattr(trainer, "aligned_model"):  # row-aligned storage (older revisions train on plain arrays)
-        model = trainer.aligned_model(model)
+    model = model_for(trainer, vocab_size, dim)
     if hasattr(module, "load_steps"):  # as the trainer does (older revisions lack it)
         module.load_steps(model)
     states = module.seed_states(1, threads)
@@ -86,7 +98,7 @@ def main():
     corpus = api.prepare(args.corpus)
     hi = min(args.tokens, corpus.n_tokens)
     with tempfile.TemporaryDirectory() as directory:
-        base = modules_at(args.revision, directory)
+        sides = (modules_at(args.revision, directory), this_checkout())
         threads = "one thread" if args.threads == 1 else f"{args.threads} threads"
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
               f"checkout, medians (fastest) of {args.repeats}")
@@ -95,7 +107,6 @@ def main():
             config = resolve(overrides={**overrides, "threads": 1})
             text, noise = kernel_inputs(corpus, config)
             settings = epoch_settings(config, 0, corpus.longest_sentence)
-            sides = (base, (kernels, importlib.import_module("w2v_nce.train")))  # the module, not api's train
             times = ([], [])
             for repeat in range(args.repeats + 1):
                 for side, (module, trainer) in enumerate(sides):

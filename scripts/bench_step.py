@@ -11,15 +11,12 @@ row ids: drawn from the 512 most frequent words, whose rows stay in cache, and f
 walk or draws: what the step's own code costs. Prints the fastest and the median nanoseconds per step.
 """
 import argparse
-import importlib
 import tempfile
 import time
 
 import numpy as np
-from bench_kernels import modules_at
+from bench_kernels import model_for, modules_at, this_checkout
 from numba import njit
-
-from w2v_nce import kernels
 
 VOCAB, DIM = 62_992, 100
 
@@ -50,14 +47,11 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as directory:
-        base_kernels, base_train = modules_at(args.revision, directory)
-        this_train = importlib.import_module("w2v_nce.train")  # the module: w2v_nce.train is also a function
-        sides = {args.revision: (base_kernels, base_train), "this checkout": (kernels, this_train)}
+        sides = {args.revision: modules_at(args.revision, directory), "this checkout": this_checkout()}
         models, loops = {}, {}
         for name, (module, trainer) in sides.items():
-            model = trainer.init_model(VOCAB, DIM, 1)
-            model.w_out[...] = model.w_in[::-1]  # nonzero output rows: logits of a trained model's size
-            models[name] = trainer.aligned_model(model) if hasattr(trainer, "aligned_model") else model
+            models[name] = model_for(trainer, VOCAB, DIM)
+            models[name].w_out[...] = models[name].w_in[::-1]  # nonzero output rows: a trained model's logits
             loops[name] = step_loop(module)
         print(f"ns per step, fastest (median) of {args.repeats} x {args.steps} steps")
         print(f"| rows | inputs x outputs | {args.revision} | this checkout | speed-up |\n|---|---|---|---|---|")

@@ -20,7 +20,6 @@ import numpy as np
 from w2v_nce import api
 from w2v_nce.config import resolve
 from w2v_nce.kernels import load_steps, seed_states, train_block
-from w2v_nce.structs import Model
 from w2v_nce.train import BLOCK_TOKENS, BlockQueue, aligned_model, epoch_settings, init_model, kernel_inputs
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
@@ -30,8 +29,7 @@ DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", 
 def tokens_per_s(corpus, loss, n_tokens, threads, private):
     config = resolve(overrides={"loss": loss, "threads": threads})
     shared = init_model(len(corpus.vocab), config.dim, config.seed)
-    # private copies in the row-aligned storage train runs on (a plain copy of a view is not aligned)
-    models = [aligned_model(Model(*(a.copy() for a in shared))) if private else shared for _ in range(threads)]
+    models = [aligned_model(shared, copy=True) if private else shared for _ in range(threads)]
     load_steps(shared)  # as the trainer does
     text, noise = kernel_inputs(corpus, config)
     settings = epoch_settings(config, 0, corpus.longest_sentence)
