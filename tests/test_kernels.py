@@ -54,8 +54,8 @@ def test_steps_write_only_their_rows(dim):
     loss, after = run_step_batch(True, model, outputs, inputs, bias, True, 0.2, copy=False)
     assert loss == expected_loss
     negatives = np.array([[1, 9, 2]])
-    step_neg_for(dim)(expected, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
-    step_neg_for(dim)(after, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
+    for target in (expected, after):
+        step_neg_for(dim)(target, K.no_private_rows(target), 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
     for matrix, reference in ((after.w_in, expected.w_in), (after.w_out, expected.w_out)):
         np.testing.assert_array_equal(matrix, reference)
         assert np.isnan(with_padding(matrix)[:, dim:]).all()
@@ -90,9 +90,10 @@ def test_steps_leave_reference_counts_alone(dim):
     counters, atomically, at every step."""
     model = Model(np.zeros((4, dim), np.float32), np.zeros((4, dim), np.float32), np.zeros(4, np.float32))
     ids = np.arange(3, dtype=np.int64)
-    assert reference_count_updates(step_batch_for(dim), True, model, ids, 3, ids, 3, np.zeros(3, np.float32), True,
-                                   0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
-    assert reference_count_updates(step_neg_for(dim), model, 0, 1, ids.reshape(1, 3), 0, 0.1,
+    private = K.take_private_rows(model, 2)
+    assert reference_count_updates(step_batch_for(dim), True, model, private, ids, 3, ids, 3, np.zeros(3, np.float32),
+                                   True, 0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
+    assert reference_count_updates(step_neg_for(dim), model, private, 0, 1, ids.reshape(1, 3), 0, 0.1,
                                    np.zeros(4, np.float32)) == []
 
 
@@ -114,13 +115,15 @@ def copy_model(model):
     return Model(*(a.copy() for a in model))
 
 
-def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr, copy=True):
-    """step_batch on a copy of the model (on the model itself with copy=False); returns (loss, model after)."""
+def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr, copy=True, private=None):
+    """step_batch on a copy of the model (on the model itself with copy=False), with no private rows unless
+    given; returns (loss, model after)."""
     after = copy_model(model) if copy else model
     width, dim = len(outputs), model.w_in.shape[1]
-    loss = step_batch_for(dim)(softmax, after, np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64),
-                               len(inputs), np.asarray(bias, np.float32), update_bias, lr,
-                               np.empty(len(inputs) * width, np.float32), np.empty((len(inputs), dim), np.float32))
+    loss = step_batch_for(dim)(softmax, after, K.no_private_rows(after) if private is None else private,
+                               np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64), len(inputs),
+                               np.asarray(bias, np.float32), update_bias, lr, np.empty(len(inputs) * width, np.float32),
+                               np.empty((len(inputs), dim), np.float32))
     return loss, after
 
 
@@ -218,11 +221,77 @@ def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     expected_loss = L.sgns_loss(x, w, target, negatives[0])
     d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = step_neg_for(dim)(after, 6, target, negatives, 0, lr, np.empty(5, np.float32))
+    loss = step_neg_for(dim)(after, K.no_private_rows(after), 6, target, negatives, 0, lr, np.empty(5, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(after.b_out, model.b_out)  # neg has no biases
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+@pytest.mark.parametrize("dim", DIMS)
+def test_private_rows_take_the_steps_the_model_rows_would(softmax, dim):
+    """With the first rows of w_out and b_out private, the steps read and write the private copies instead,
+    with the same results bit for bit, and leave the model's own first rows alone; merging them puts the
+    step into the model."""
+    rng = np.random.default_rng(21)
+    model, rows = make_model(rng, dim=dim), 5
+    outputs, inputs = np.array([4, 1, 9, 2, 7]), np.array([6, 2, 6])  # 4, 1 and 2 are private
+    bias = rng.normal(size=5).astype(np.float32)
+    negatives = np.array([[1, 9, 3]])
+    expected_loss, expected = run_step_batch(softmax, model, outputs, inputs, bias, True, 0.2)
+    expected_neg_loss = step_neg_for(dim)(expected, K.no_private_rows(expected), 8, 4, negatives, 0, 0.2,
+                                          np.empty(4, np.float32))
+    after = copy_model(model)
+    private = K.take_private_rows(after, rows)
+    loss, _ = run_step_batch(softmax, after, outputs, inputs, bias, True, 0.2, copy=False, private=private)
+    neg_loss = step_neg_for(dim)(after, private, 8, 4, negatives, 0, 0.2, np.empty(4, np.float32))
+    assert (loss, neg_loss) == (expected_loss, expected_neg_loss)
+    np.testing.assert_array_equal(after.w_in, expected.w_in)
+    for mine, theirs, reference, before in ((private.w_out, after.w_out, expected.w_out, model.w_out),
+                                            (private.b_out, after.b_out, expected.b_out, model.b_out)):
+        np.testing.assert_array_equal(mine, reference[:rows])
+        np.testing.assert_array_equal(theirs[:rows], before[:rows])
+        np.testing.assert_array_equal(theirs[rows:], reference[rows:])
+    K.merge_private_rows(after, private)
+    for name in ("w_out", "b_out"):
+        np.testing.assert_allclose(getattr(after, name), getattr(expected, name), rtol=1e-6, atol=1e-7)
+        merged = getattr(after, name)[:rows]
+        np.testing.assert_array_equal(getattr(private, name), merged)
+        np.testing.assert_array_equal(getattr(private, name + "_base"), merged)
+
+
+def test_merges_add_up_every_threads_changes():
+    """Each thread adds its own change since its last merge to what the model holds, the other threads'
+    merged changes included, and goes on from the sum."""
+    rng = np.random.default_rng(4)
+    model, rows = make_model(rng, dim=7), 4
+    start = copy_model(model)
+    first, second = K.take_private_rows(model, rows), K.take_private_rows(model, rows)
+    changes = [rng.normal(size=(2, rows, 7)).astype(np.float32), rng.normal(size=(2, rows)).astype(np.float32)]
+    for t, private in enumerate((first, second)):
+        private.w_out[...] += changes[0][t]
+        private.b_out[...] += changes[1][t]
+    K.merge_private_rows(model, first)
+    K.merge_private_rows(model, second)
+    np.testing.assert_allclose(model.w_out[:rows], start.w_out[:rows] + changes[0].sum(0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.b_out[:rows], start.b_out[:rows] + changes[1].sum(0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(second.w_out, model.w_out[:rows])
+    np.testing.assert_allclose(first.w_out, start.w_out[:rows] + changes[0][0], rtol=1e-6, atol=1e-6)
+    for name in Model._fields:
+        np.testing.assert_array_equal(getattr(model, name)[rows:], getattr(start, name)[rows:])
+    np.testing.assert_array_equal(model.w_in, start.w_in)
+
+
+def test_sampled_bias_reads_the_private_biases():
+    noise = build_noise("log_uniform", np.arange(12, 0, -1), 0.75)
+    b_out = np.linspace(-1, 1, 12).astype(np.float32)
+    private_b_out = b_out[:3] + np.float32(5)
+    outputs = np.array([7, 0, 2, 9])
+    shared_only, with_private = np.empty(4, np.float32), np.empty(4, np.float32)
+    K.sampled_bias(noise, b_out, b_out[:0], outputs, 3, 3, False, shared_only)
+    K.sampled_bias(noise, b_out, private_b_out, outputs, 3, 3, False, with_private)
+    np.testing.assert_allclose(with_private - shared_only, [0, 5, 5, 0], atol=1e-5)
 
 
 def test_alias_table_is_exact():

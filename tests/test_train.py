@@ -72,6 +72,26 @@ def test_two_threads_learn_the_planted_analogies(toy, loss):
     assert report["accuracy"] > 0.9
 
 
+@pytest.mark.parametrize("loss", ["sampled_softmax", "neg"])
+def test_threads_with_private_rows_learn_the_planted_analogies(toy, loss):
+    """The two threads train their own copies of the 50 most frequent words' output rows, merged after each
+    block: every token is still trained once, and the model learns as the shared one does."""
+    config = resolve(overrides={"loss": loss, "epochs": 3, "threads": 2, "dim": 50, "private_rows": 50})
+    result = api.train(toy, config)
+    assert all(e["tokens"] == toy.n_tokens for e in result.epochs)
+    assert result.epochs[-1]["loss"] < result.epochs[0]["loss"]
+    assert evaluate_analogies(result.embeddings(), TOY_ANALOGIES)["accuracy"] > 0.9
+    assert np.any(result.model.w_out[:50] != 0) and np.any(result.model.w_out[50:] != 0)
+
+
+def test_private_rows_change_nothing_with_one_thread(toy):
+    """One thread shares its rows with no one: private_rows leaves the run as it was, bit for bit."""
+    runs = [api.train(toy, resolve(overrides={"epochs": 1, "threads": 1, "dim": 20, "private_rows": rows})).model
+            for rows in (0, 100)]
+    for a, b in zip(*runs):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("threads", [2, 3])
 def test_every_block_is_trained_once_whatever_the_threads(toy, threads):
     """Blocks are handed out to free threads: each epoch still covers every token once and trains on

@@ -117,7 +117,7 @@ class ShardWorker:
         self.seed = int(np.random.SeedSequence([self.config.seed, shard_index]).generate_state(1)[0])
         self.model = aligned_model(Model(*model), copy=True)  # the worker's own, whatever Ray hands over
         self.rng_states = np.array(rng_states, dtype=np.uint64)
-        self.hogwild = Hogwild(self.rng_states, len(counts))
+        self.hogwild = Hogwild(self.rng_states, len(counts), self.config.private_rows)
         self.sync = threading.Condition()
         self.outbox = {}    # sync number -> (loss, pairs, tokens, rows, RNG states), for the driver to take
         self.sent = {}      # sync number -> (row ranges, rows as sent), until the merge of them is applied

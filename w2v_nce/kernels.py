@@ -28,8 +28,10 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .pairs import epoch_key, kept_positions, sentence_of, walk_centre
-from .structs import FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53
-from .simd import LANES, add, chunks, lane_sum, load, mul_add, splat, store, zeros
+from .structs import (FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53,
+                      PrivateRows)
+from .simd import (LANES, add, aligned_empty, chunks, lane_sum, load, load_private, mul_add, splat, store,
+                   store_private, zeros)
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
 # Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
@@ -146,7 +148,7 @@ def log_expected_count(noise, k, num_tries, num_sampled):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
+def step_batch(softmax, model, private, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
     """One SGD step on the summed loss of a batch of examples that share their output rows; returns it.
 
     Example i has input w_in[inputs[i]] and logits x_i . w_out[outputs[j]] + bias[j] (j < n_outputs);
@@ -159,20 +161,21 @@ def step_batch(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, updat
     [>= n_inputs * n_outputs] (example i's logits, then their gradients times -lr, at i * n_outputs), grad_in
     float32 [>= n_inputs, D].
     """
-    return _step_batch(model.w_in.shape[1], softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
+    return _step_batch(model.w_in.shape[1], softmax, model, private, outputs, n_outputs, inputs, n_inputs, bias,
                        update_bias, lr, grad, grad_in)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad,
-                           grad_in):
+def step_batch_specialized(softmax, model, private, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr,
+                           grad, grad_in):
     """step_batch for a model of SPECIALIZED_DIM columns (see SPECIALIZED_DIM's comment)."""
-    return _step_batch(SPECIALIZED_DIM, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr,
-                       grad, grad_in)
+    return _step_batch(SPECIALIZED_DIM, softmax, model, private, outputs, n_outputs, inputs, n_inputs, bias,
+                       update_bias, lr, grad, grad_in)
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
-def _update_chunk(w_in, w_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column, count):
+def _update_chunk(w_in, w_out, private_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column,
+                  count):
     """One chunk of step_batch's updates, grad holding -lr dL/dlogits: the input gradients from the output
     rows, then the output rows from the input rows, then the input rows, each row read before any is
     written; a repeated row takes each of its gradients in turn."""
@@ -180,23 +183,25 @@ def _update_chunk(w_in, w_out, outputs, n_outputs, inputs, n_inputs, width, grad
         base = i * width
         acc = zeros()
         for j in range(n_outputs):
-            acc = mul_add(splat(grad[base + j]), load(w_out, outputs[j], column, count), acc)
+            acc = mul_add(splat(grad[base + j]), load_private(private_out, w_out, outputs[j], column, count), acc)
         store(grad_in, i, 0, count, acc)
     for j in range(n_outputs):
         row = outputs[j]
-        acc = load(w_out, row, column, count)
+        acc = load_private(private_out, w_out, row, column, count)
         for i in range(n_inputs):
             acc = mul_add(splat(grad[i * width + j]), load(w_in, inputs[i], column, count), acc)
-        store(w_out, row, column, count, acc)
+        store_private(private_out, w_out, row, column, count, acc)
     for i in range(n_inputs):
         row = inputs[i]
         store(w_in, row, column, count, add(load(w_in, row, column, count), load(grad_in, i, 0, count)))
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
-def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad, grad_in):
+def _step_batch(dim, softmax, model, private, outputs, n_outputs, inputs, n_inputs, bias, update_bias, lr, grad,
+                grad_in):
     """step_batch for vectors of `dim` floats."""
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
+    private_out, private_b_out = private.w_out, private.b_out
     width = n_outputs
     n_chunks = chunks(dim)
     # Logits, one input row against four output rows at a time: four independent sums per pass.
@@ -211,10 +216,10 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
                 column = c * LANES
                 count = min(LANES, dim - column)
                 x = load(w_in, row, column, count)
-                a0 = mul_add(x, load(w_out, o0, column, count), a0)
-                a1 = mul_add(x, load(w_out, o1, column, count), a1)
-                a2 = mul_add(x, load(w_out, o2, column, count), a2)
-                a3 = mul_add(x, load(w_out, o3, column, count), a3)
+                a0 = mul_add(x, load_private(private_out, w_out, o0, column, count), a0)
+                a1 = mul_add(x, load_private(private_out, w_out, o1, column, count), a1)
+                a2 = mul_add(x, load_private(private_out, w_out, o2, column, count), a2)
+                a3 = mul_add(x, load_private(private_out, w_out, o3, column, count), a3)
             grad[base + j] = lane_sum(a0) + bias[j]
             grad[base + j + 1] = lane_sum(a1) + bias[j + 1]
             grad[base + j + 2] = lane_sum(a2) + bias[j + 2]
@@ -226,7 +231,7 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
             for c in range(n_chunks):
                 column = c * LANES
                 count = min(LANES, dim - column)
-                a0 = mul_add(load(w_in, row, column, count), load(w_out, o0, column, count), a0)
+                a0 = mul_add(load(w_in, row, column, count), load_private(private_out, w_out, o0, column, count), a0)
             grad[base + j] = lane_sum(a0) + bias[j]
             j += 1
     # The logits become dL/dlogits in place. The exp and log work runs over all n_inputs * width values in
@@ -274,7 +279,11 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
             bias_gradient = F(0.0)
             for i in range(n_inputs):
                 bias_gradient += grad[i * width + j]
-            b_out[outputs[j]] -= step * bias_gradient
+            k = outputs[j]
+            if k < private_b_out.shape[0]:
+                private_b_out[k] -= step * bias_gradient
+            else:
+                b_out[k] -= step * bias_gradient
     for k in range(size):
         grad[k] *= -step
     # The updates, chunk by chunk: a chunk's columns of every row involved are read once from the weights
@@ -282,19 +291,20 @@ def _step_batch(dim, softmax, model, outputs, n_outputs, inputs, n_inputs, bias,
     # inlining of a second one keeps reference counts on the arrays it passes.)
     for c in range(n_chunks):
         column = c * LANES
-        _update_chunk(w_in, w_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column,
+        _update_chunk(w_in, w_out, private_out, outputs, n_outputs, inputs, n_inputs, width, grad, grad_in, column,
                       min(LANES, dim - column))
     return total_loss
 
 
 @njit(cache=True, inline="always")
-def sampled_bias(noise, b_out, outputs, num_sampled, tries, remove_hits, bias):
+def sampled_bias(noise, b_out, private_b_out, outputs, num_sampled, tries, remove_hits, bias):
     """bias[j] = b_out[outputs[j]] - log Q(outputs[j]) for the label (j = 0) and the candidates, with
     TF's expected counts; -FLT_MAX for a candidate equal to the label when remove_hits. The candidates
     are distinct (drawn with unique=True), so no id is masked twice."""
     for j in range(num_sampled + 1):
         k = outputs[j]
-        bias[j] = F(b_out[k] - log_expected_count(noise, k, tries, num_sampled))
+        own = private_b_out[k] if k < private_b_out.shape[0] else b_out[k]
+        bias[j] = F(own - log_expected_count(noise, k, tries, num_sampled))
         if remove_hits and j > 0 and k == outputs[0]:
             bias[j] = -F(FLT_MAX)
 
@@ -304,7 +314,7 @@ def sampled_bias(noise, b_out, outputs, num_sampled, tries, remove_hits, bias):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_neg(model, input_id, target, negatives, k, lr, logits):
+def step_neg(model, private, input_id, target, negatives, k, lr, logits):
     """One SGD step on word2vec C's skip-gram negative-sampling loss of one pair; returns the loss
     -log sigmoid(x . v_target) - sum_m log sigmoid(-x . v_neg_m)  (x = w_in[input_id], no biases, the
     negatives in row k of `negatives`).
@@ -315,19 +325,19 @@ def step_neg(model, input_id, target, negatives, k, lr, logits):
     gradient sees the first copy's update, as in word2vec C. Scratch: logits float32 [>= 1 + S] (the
     logits, then the rows' gradients times lr).
     """
-    return _step_neg(model.w_in.shape[1], model, input_id, target, negatives, k, lr, logits)
+    return _step_neg(model.w_in.shape[1], model, private, input_id, target, negatives, k, lr, logits)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model=IEEE)
-def step_neg_specialized(model, input_id, target, negatives, k, lr, logits):
+def step_neg_specialized(model, private, input_id, target, negatives, k, lr, logits):
     """step_neg for a model of SPECIALIZED_DIM columns (see SPECIALIZED_DIM's comment)."""
-    return _step_neg(SPECIALIZED_DIM, model, input_id, target, negatives, k, lr, logits)
+    return _step_neg(SPECIALIZED_DIM, model, private, input_id, target, negatives, k, lr, logits)
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
-def _step_neg(dim, model, input_id, target, negatives, k, lr, logits):
+def _step_neg(dim, model, private, input_id, target, negatives, k, lr, logits):
     """step_neg for vectors of `dim` floats."""
-    w_in, w_out = model.w_in, model.w_out
+    w_in, w_out, private_out = model.w_in, model.w_out, private.w_out
     n_rows = negatives.shape[1] + 1
     n_chunks = chunks(dim)
     for m in range(n_rows):
@@ -336,7 +346,8 @@ def _step_neg(dim, model, input_id, target, negatives, k, lr, logits):
         for c in range(n_chunks):
             column = c * LANES
             count = min(LANES, dim - column)
-            acc = mul_add(load(w_in, input_id, column, count), load(w_out, row, column, count), acc)
+            y = load_private(private_out, w_out, row, column, count)
+            acc = mul_add(load(w_in, input_id, column, count), y, acc)
         logits[m] = lane_sum(acc)
     total = 0.0
     for m in range(n_rows):
@@ -359,9 +370,9 @@ def _step_neg(dim, model, input_id, target, negatives, k, lr, logits):
             row = target if m == 0 else negatives[k, m - 1]
             if m > 0 and row == target:
                 continue
-            y = load(w_out, row, column, count)
+            y = load_private(private_out, w_out, row, column, count)
             acc = mul_add(splat(logits[m]), y, acc)
-            store(w_out, row, column, count, mul_add(splat(-logits[m]), x, y))
+            store_private(private_out, w_out, row, column, count, mul_add(splat(-logits[m]), x, y))
         store(w_in, input_id, column, count, mul_add(splat(F(-1.0)), acc, x))
     return total
 
@@ -384,16 +395,19 @@ def load_steps(model):
     vector = types.Array(i64, 1, "C")
     floats, float_rows = types.Array(f32, 1, "C"), types.Array(f32, 2, "C")
     model_type = typeof(model)
+    private_type = typeof(no_private_rows(model))
     for step in (step_batch, step_batch_specialized):
-        step.compile((types.boolean, model_type, vector, i64, vector, i64, floats, types.boolean, f64, floats,
-                      float_rows))
+        step.compile((types.boolean, model_type, private_type, vector, i64, vector, i64, floats, types.boolean, f64,
+                      floats, float_rows))
     for step in (step_neg, step_neg_specialized):  # the target is a corpus id, int32
-        step.compile((model_type, i64, types.int32, types.Array(i64, 2, "C"), i64, f64, floats))
+        step.compile((model_type, private_type, i64, types.int32, types.Array(i64, 2, "C"), i64, f64, floats))
 
 
 @njit(cache=True, nogil=True, error_model=IEEE)
-def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base):
-    """Train on every pair whose centre lies in token range [lo, hi) at learning rate lr.
+def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, stamp_base):
+    """Train on every pair whose centre lies in token range [lo, hi) at learning rate lr. The output rows and
+    biases of the words below private's rows are this thread's own (PrivateRows; merge_private_rows adds
+    their changes to the model's).
 
     Returns (summed loss, number of pairs, batches used); stamp_base + batches is where the
     caller's stamp counter continues (stamp values must never repeat within a thread).
@@ -405,6 +419,7 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
     width = num_sampled + 1
     dim = model.w_in.shape[1]
     specialized = dim == SPECIALIZED_DIM
+    n_private = private.w_out.shape[0]
     softmax, update_bias = settings.loss == LOSS_SAMPLED_SOFTMAX, settings.loss != LOSS_NEG
     room = max(settings.max_contexts, 1)
     per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
@@ -427,7 +442,8 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
         if n == 0:
             continue
         word = ids[kept[q]]
-        prefetch_row(model.w_out, word)
+        if word >= n_private:
+            prefetch_row(model.w_out, word)
         for k in range(n):
             prefetch_row(model.w_in, inputs[k])
         pairs += n
@@ -436,15 +452,17 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
                 for m in range(num_sampled):
                     negatives[k, m] = draw(noise, rng_uniform(rng))
             for m in range(num_sampled):
-                prefetch_row(model.w_out, negatives[0, m])
+                if negatives[0, m] >= n_private:
+                    prefetch_row(model.w_out, negatives[0, m])
             for k in range(n):
                 if k + 1 < n:  # the next pair's rows load while this one computes
                     for m in range(num_sampled):
-                        prefetch_row(model.w_out, negatives[k + 1, m])
+                        if negatives[k + 1, m] >= n_private:
+                            prefetch_row(model.w_out, negatives[k + 1, m])
                 if specialized:
-                    total += step_neg_specialized(model, inputs[k], word, negatives, k, lr, pair_logits)
+                    total += step_neg_specialized(model, private, inputs[k], word, negatives, k, lr, pair_logits)
                 else:
-                    total += step_neg(model, inputs[k], word, negatives, k, lr, pair_logits)
+                    total += step_neg(model, private, inputs[k], word, negatives, k, lr, pair_logits)
             continue
         batches += 1
         outputs[0] = word
@@ -457,13 +475,52 @@ def train_block(text, model, noise, settings, lo, hi, lr, rng, stamp, stamp_base
                     n_outputs += 1
         else:
             tries = draw_unique(noise, num_sampled, rng, stamp, stamp_base + batches, outputs, 1)
-            sampled_bias(noise, model.b_out, outputs, num_sampled, tries, settings.remove_hits, bias)
+            sampled_bias(noise, model.b_out, private.b_out, outputs, num_sampled, tries, settings.remove_hits, bias)
             n_outputs = width
         for m in range(1, n_outputs):
-            prefetch_row(model.w_out, outputs[m])
+            if outputs[m] >= n_private:  # a private row is in this core's cache already
+                prefetch_row(model.w_out, outputs[m])
         if specialized:
-            total += step_batch_specialized(softmax, model, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad,
-                                            grad_in)
+            total += step_batch_specialized(softmax, model, private, outputs, n_outputs, inputs, n, bias, update_bias,
+                                            lr, grad, grad_in)
         else:
-            total += step_batch(softmax, model, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad, grad_in)
+            total += step_batch(softmax, model, private, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad,
+                                grad_in)
     return total, pairs, batches
+
+
+# ----------------------------------------------------------------------------------------------------
+# Per-thread copies of the most frequent output rows
+
+
+def take_private_rows(model, rows):
+    """A thread's PrivateRows of the model's first `rows` output rows and biases (the most frequent words),
+    as they are now."""
+    w_out = aligned_empty(rows, model.w_out.shape[1])
+    w_out[...] = model.w_out[:rows]
+    base = aligned_empty(rows, model.w_out.shape[1])
+    base[...] = w_out
+    b_out = model.b_out[:rows].copy()
+    return PrivateRows(w_out, b_out, base, b_out.copy())
+
+
+def no_private_rows(model):
+    """A PrivateRows of no rows: every row is the model's own."""
+    return take_private_rows(model, 0)
+
+
+@njit(cache=True, nogil=True)
+def merge_private_rows(model, private):
+    """Add this thread's changes to its private rows since the last merge to the model's rows, which hold
+    the other threads' changes, and take the result as the thread's rows and the new base."""
+    rows, dim = private.w_out.shape
+    for r in range(rows):
+        for c in range(dim):
+            merged = model.w_out[r, c] + (private.w_out[r, c] - private.w_out_base[r, c])
+            model.w_out[r, c] = merged
+            private.w_out[r, c] = merged
+            private.w_out_base[r, c] = merged
+        merged = model.b_out[r] + (private.b_out[r] - private.b_out_base[r])
+        model.b_out[r] = merged
+        private.b_out[r] = merged
+        private.b_out_base[r] = merged

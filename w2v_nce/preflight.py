@@ -42,6 +42,10 @@ def training_memory(config, vocab_size, room, threads):
         (threads * sampled * (4 * dim + 32), "--num-sampled",
          f"the threads' candidate scratch ({threads} threads x {sampled} candidates)"),
     ]
+    private_rows = min(config.private_rows, vocab_size) if threads > 1 else 0  # as train.Hogwild takes them
+    if private_rows:
+        parts.append((threads * private_rows * (2 * 4 * padded_dim(dim) + 8), "--private-rows",
+                      f"the threads' private rows ({threads} threads x {private_rows} rows)"))
     return sorted(parts, reverse=True)
 
 

@@ -90,6 +90,44 @@ def store(typingctx, matrix, row, column, count, value):
     return types.void(matrix, row, column, count, value), codegen
 
 
+def _private_chunk_pointer(context, builder, signature, args):
+    """The chunk's pointer into `private` when row < its rows, else into `matrix`: a select between two
+    addresses (the other is never dereferenced), so a step picks a row's home without an array variable,
+    which would cost a reference count."""
+    private_type, matrix_type, row_type, column_type = signature.args[:4]
+    private, matrix, row, column = args[:4]
+    in_private = _chunk_pointer(context, builder, private_type, private, row, row_type, column, column_type)
+    in_matrix = _chunk_pointer(context, builder, matrix_type, matrix, row, row_type, column, column_type)
+    private_rows = builder.extract_value(context.make_array(private_type)(context, builder, private).shape, 0)
+    is_private = builder.icmp_signed("<", context.cast(builder, row, row_type, types.intp), private_rows)
+    return builder.select(is_private, in_private, in_matrix)
+
+
+@intrinsic
+def load_private(typingctx, private, matrix, row, column, count):
+    """load(private, ...) when row < private.shape[0], else load(matrix, ...): `private` is a thread's own
+    copy of the matrix's first rows (both with contiguous rows)."""
+    def codegen(context, builder, signature, args):
+        pointer = _private_chunk_pointer(context, builder, signature, args)
+        masked_load = _intrinsic_function(builder, f"llvm.masked.load.v{LANES}f32.p0", _VECTOR,
+                                          [_VECTOR.as_pointer(), _I32, _MASK, _VECTOR])
+        return builder.call(masked_load, [pointer, _I32(4), _mask(context, builder, args[4], signature.args[4]),
+                                          ir.Constant(_VECTOR, [0.0] * LANES)])
+    return lanes_type(private, matrix, row, column, count), codegen
+
+
+@intrinsic
+def store_private(typingctx, private, matrix, row, column, count, value):
+    """store(private, ...) when row < private.shape[0], else store(matrix, ...)."""
+    def codegen(context, builder, signature, args):
+        pointer = _private_chunk_pointer(context, builder, signature, args)
+        masked_store = _intrinsic_function(builder, f"llvm.masked.store.v{LANES}f32.p0", ir.VoidType(),
+                                           [_VECTOR, _VECTOR.as_pointer(), _I32, _MASK])
+        builder.call(masked_store, [args[5], pointer, _I32(4), _mask(context, builder, args[4], signature.args[4])])
+        return context.get_dummy_value()
+    return types.void(private, matrix, row, column, count, value), codegen
+
+
 @intrinsic
 def splat(typingctx, value):
     """value (a float32) in every lane."""

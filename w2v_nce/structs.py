@@ -11,6 +11,8 @@ FLT_MAX = 3.4028234663852886e38  # the largest float32: a masked logit is -FLT_M
 UNIT_53 = 1.0 / 9007199254740992.0  # 2^-53: 53 random bits times this is a uniform double in [0, 1)
 
 Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [V, D], [V]
+# A thread's own copy of the first R rows of w_out and b_out, and the same rows as of the last merge
+PrivateRows = namedtuple("PrivateRows", "w_out b_out w_out_base b_out_base")  # float32 [R, D], [R], [R, D], [R]
 # int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
 Text = namedtuple("Text", "ids offsets keep_prob held_out")
 # kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
