@@ -66,15 +66,18 @@ def epoch_seconds(module, trainer, text, noise, settings, vocab_size, dim, hi, t
     `threads` threads share, each taking every threads-th block, the model laid out in memory as that
     revision's trainer lays it out."""
     model = model_for(trainer, vocab_size, dim)
+    # revisions since --private-rows take the thread's private rows (None: none) after the model
+    private = (None,) if hasattr(module, "take_private_rows") else ()
     if hasattr(module, "load_steps"):  # as the trainer does (older revisions lack it)
-        module.load_steps(model)
+        module.load_steps(model, *private)
     states = module.seed_states(1, threads)
+
 
     def worker(index):
         stamp, batches = np.zeros(vocab_size, dtype=np.int64), 0
         for lo in range(index * BLOCK_TOKENS, hi, threads * BLOCK_TOKENS):
-            batches += module.train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001,
-                                          states[index], stamp, batches)[2]
+            batches += module.train_block(text, model, *private, noise, settings, lo, min(lo + BLOCK_TOKENS, hi),
+                                          0.001, states[index], stamp, batches)[2]
 
     workers = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
     start = time.perf_counter()

@@ -21,7 +21,7 @@ import numpy as np
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import load_steps, merge_private_rows, seed_states, take_private_rows, train_block
+from w2v_nce.kernels import load_steps, seed_states, take_private_rows, train_block
 from w2v_nce.train import BLOCK_TOKENS, BlockQueue, aligned_model, epoch_settings, init_model, kernel_inputs
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
@@ -32,9 +32,8 @@ def tokens_per_s(corpus, loss, n_tokens, threads, private, private_rows=0):
     config = resolve(overrides={"loss": loss, "threads": threads})
     shared = init_model(len(corpus.vocab), config.dim, config.seed)
     models = [aligned_model(shared, copy=True) if private else shared for _ in range(threads)]
-    privates = [take_private_rows(model, private_rows) for model in models]
-    merging = threading.Lock()
-    load_steps(shared)  # as the trainer does
+    privates = [take_private_rows(model, private_rows) if private_rows else None for model in models]
+    load_steps(shared, privates[0])  # as the trainer does
     text, noise = kernel_inputs(corpus, config)
     settings = epoch_settings(config, 0, corpus.longest_sentence)
     rngs = seed_states(config.seed, threads)
@@ -47,9 +46,6 @@ def tokens_per_s(corpus, loss, n_tokens, threads, private, private_rows=0):
             _, _, batches = train_block(text, models[t], privates[t], noise, settings, *block, config.lr, rngs[t],
                                         stamps[t], stamp_base)
             stamp_base += batches
-            if private_rows:
-                with merging:
-                    merge_private_rows(models[t], privates[t])
 
     workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     start = time.perf_counter()

@@ -64,7 +64,7 @@ def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
         else:
             batch += 1
             tries = draw_unique(noise, settings.num_sampled, rng, stamp, batch, outputs, 1)
-            sampled_bias(noise, b_out, outputs, settings.num_sampled, tries, settings.remove_hits, bias)
+            sampled_bias(noise, b_out, None, outputs, settings.num_sampled, tries, settings.remove_hits, bias)
             checksum += bias[1]
     return checksum
 
@@ -97,7 +97,7 @@ def main():
         room = max_contexts(config.window, corpus.longest_sentence)
         out = np.empty(room * BLOCK_TOKENS, dtype=np.int32)
         model = init_model(len(corpus.vocab), config.dim, config.seed)
-        load_steps(model)  # as the trainer does
+        load_steps(model, None)  # as the trainer does
         rng, stamp = seed_states(config.seed, 1)[0], np.zeros(len(corpus.vocab), dtype=np.int64)
 
         def walk():
@@ -115,8 +115,8 @@ def main():
 
         def epoch(text=text, noise=noise, model=model):
             for lo in blocks:
-                batches[0] += train_block(text, model, noise, settings, lo, min(lo + BLOCK_TOKENS, hi), 0.001, rng,
-                                          stamp, batches[0])[2]
+                batches[0] += train_block(text, model, None, noise, settings, lo, min(lo + BLOCK_TOKENS, hi),
+                                          0.001, rng, stamp, batches[0])[2]
 
         half = np.full_like(text.keep_prob, 0.5)
         real_ids = Text(text.ids, text.offsets, half, text.held_out)

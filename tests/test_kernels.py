@@ -55,7 +55,7 @@ def test_steps_write_only_their_rows(dim):
     assert loss == expected_loss
     negatives = np.array([[1, 9, 2]])
     for target in (expected, after):
-        step_neg_for(dim)(target, K.no_private_rows(target), 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
+        step_neg_for(dim)(target, None, 6, 4, negatives, 0, 0.2, np.empty(4, np.float32))
     for matrix, reference in ((after.w_in, expected.w_in), (after.w_out, expected.w_out)):
         np.testing.assert_array_equal(matrix, reference)
         assert np.isnan(with_padding(matrix)[:, dim:]).all()
@@ -90,11 +90,12 @@ def test_steps_leave_reference_counts_alone(dim):
     counters, atomically, at every step."""
     model = Model(np.zeros((4, dim), np.float32), np.zeros((4, dim), np.float32), np.zeros(4, np.float32))
     ids = np.arange(3, dtype=np.int64)
-    private = K.take_private_rows(model, 2)
-    assert reference_count_updates(step_batch_for(dim), True, model, private, ids, 3, ids, 3, np.zeros(3, np.float32),
-                                   True, 0.1, np.zeros(9, np.float32), np.zeros((3, dim), np.float32)) == []
-    assert reference_count_updates(step_neg_for(dim), model, private, 0, 1, ids.reshape(1, 3), 0, 0.1,
-                                   np.zeros(4, np.float32)) == []
+    for private in (None, K.take_private_rows(model, 2)):
+        assert reference_count_updates(step_batch_for(dim), True, model, private, ids, 3, ids, 3,
+                                       np.zeros(3, np.float32), True, 0.1, np.zeros(9, np.float32),
+                                       np.zeros((3, dim), np.float32)) == []
+        assert reference_count_updates(step_neg_for(dim), model, private, 0, 1, ids.reshape(1, 3), 0, 0.1,
+                                       np.zeros(4, np.float32)) == []
 
 
 def test_the_walk_leaves_reference_counts_alone():
@@ -120,7 +121,7 @@ def run_step_batch(softmax, model, outputs, inputs, bias, update_bias, lr, copy=
     given; returns (loss, model after)."""
     after = copy_model(model) if copy else model
     width, dim = len(outputs), model.w_in.shape[1]
-    loss = step_batch_for(dim)(softmax, after, K.no_private_rows(after) if private is None else private,
+    loss = step_batch_for(dim)(softmax, after, private,
                                np.asarray(outputs, np.int64), width, np.asarray(inputs, np.int64), len(inputs),
                                np.asarray(bias, np.float32), update_bias, lr, np.empty(len(inputs) * width, np.float32),
                                np.empty((len(inputs), dim), np.float32))
@@ -221,7 +222,7 @@ def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     expected_loss = L.sgns_loss(x, w, target, negatives[0])
     d_w, d_x = L.sgns_loss_grad(x, w, target, negatives[0])
     after = copy_model(model)
-    loss = step_neg_for(dim)(after, K.no_private_rows(after), 6, target, negatives, 0, lr, np.empty(5, np.float32))
+    loss = step_neg_for(dim)(after, None, 6, target, negatives, 0, lr, np.empty(5, np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(after.w_out, w - lr * d_w, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after.w_in[6], x - lr * d_x, rtol=1e-5, atol=1e-6)
@@ -240,7 +241,7 @@ def test_private_rows_take_the_steps_the_model_rows_would(softmax, dim):
     bias = rng.normal(size=5).astype(np.float32)
     negatives = np.array([[1, 9, 3]])
     expected_loss, expected = run_step_batch(softmax, model, outputs, inputs, bias, True, 0.2)
-    expected_neg_loss = step_neg_for(dim)(expected, K.no_private_rows(expected), 8, 4, negatives, 0, 0.2,
+    expected_neg_loss = step_neg_for(dim)(expected, None, 8, 4, negatives, 0, 0.2,
                                           np.empty(4, np.float32))
     after = copy_model(model)
     private = K.take_private_rows(after, rows)

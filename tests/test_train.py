@@ -9,9 +9,11 @@ import pytest
 
 from conftest import TOY_ANALOGIES, TOY_CORPUS
 from w2v_nce import api, load_model
+from w2v_nce import kernels as K
 from w2v_nce.config import resolve
 from w2v_nce.errors import TrainingDiverged
 from w2v_nce.evaluate import evaluate_analogies
+from w2v_nce.train import epoch_settings, init_model, kernel_inputs
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +76,40 @@ def test_two_threads_learn_the_planted_analogies(toy, loss):
 
 @pytest.mark.parametrize("loss", ["sampled_softmax", "neg"])
 def test_threads_with_private_rows_learn_the_planted_analogies(toy, loss):
-    """The two threads train their own copies of the 50 most frequent words' output rows, merged after each
-    block: every token is still trained once, and the model learns as the shared one does."""
+    """The two threads train their own copies of the 50 most frequent words' output rows, merged as they
+    go: every token is still trained once, and the model learns as the shared one does."""
     config = resolve(overrides={"loss": loss, "epochs": 3, "threads": 2, "dim": 50, "private_rows": 50})
     result = api.train(toy, config)
     assert all(e["tokens"] == toy.n_tokens for e in result.epochs)
     assert result.epochs[-1]["loss"] < result.epochs[0]["loss"]
     assert evaluate_analogies(result.embeddings(), TOY_ANALOGIES)["accuracy"] > 0.9
     assert np.any(result.model.w_out[:50] != 0) and np.any(result.model.w_out[50:] != 0)
+
+
+@pytest.mark.parametrize("loss", ["sampled_softmax", "neg"])
+def test_a_block_merges_its_private_rows_as_it_goes(toy, loss):
+    """train_block adds its private rows' changes to the model every PRIVATE_MERGE_TOKENS tokens and at its
+    end, each merge exactly the change since the one before: with no other thread writing, the model ends
+    where the same block on the model's own rows ends (up to the rounding of the merges' sums), and the
+    private rows hold what the model holds."""
+    config = resolve(overrides={"loss": loss, "dim": 20, "threads": 1})
+    text, noise = kernel_inputs(toy, config)
+    settings = epoch_settings(config, 0, toy.longest_sentence)
+    hi = 5 * K.PRIVATE_MERGE_TOKENS + 1
+    ends = []
+    for rows in (0, 40):
+        model = init_model(len(toy.vocab), 20, 1)
+        private = K.take_private_rows(model, rows) if rows else None
+        K.load_steps(model, private)
+        rng, stamp = K.seed_states(1, 1)[0], np.zeros(len(toy.vocab), dtype=np.int64)
+        K.train_block(text, model, private, noise, settings, 0, hi, 0.05, rng, stamp, 0)
+        if rows:
+            np.testing.assert_array_equal(private.w_out, model.w_out[:rows])
+            np.testing.assert_array_equal(private.b_out, model.b_out[:rows])
+        ends.append(model)
+    assert np.any(ends[1].w_out[:40] != 0)
+    for shared, merged in zip(*ends):
+        np.testing.assert_allclose(merged, shared, rtol=1e-4, atol=1e-6)
 
 
 def test_private_rows_change_nothing_with_one_thread(toy):

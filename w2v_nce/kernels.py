@@ -25,13 +25,13 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, typeof, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .pairs import epoch_key, kept_positions, sentence_of, walk_centre
 from .structs import (FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPLER_LOG_UNIFORM, SAMPLER_UNIFORM, UNIT_53,
                       PrivateRows)
-from .simd import (LANES, add, aligned_empty, chunks, lane_sum, load, load_private, mul_add, splat, store,
-                   store_private, zeros)
+from .simd import (LANES, add, add_to_private_item, aligned_empty, chunks, lane_sum, load, load_private,
+                   load_private_item, mul_add, splat, store, store_private, zeros)
 from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
 
 # Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
@@ -44,6 +44,11 @@ F = np.float32
 # is beyond Numba's reference-count pruning, and updated the shared arrays' counts (atomics on cache lines
 # that every thread writes) on every step.
 SPECIALIZED_DIM = 100
+# A thread with private rows adds its changes to the model's every this many tokens of its block (and at the
+# block's end). Its copies miss the other threads' changes in between, and every thread's changes to a hot
+# row, made from the same stale row, add up: merged once per 10,000-token block, 8 threads diverged at the
+# default preset's lr where shared rows did not (README, Performance).
+PRIVATE_MERGE_TOKENS = 1_000
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def _step_batch(dim, softmax, model, private, outputs, n_outputs, inputs, n_inpu
                 grad_in):
     """step_batch for vectors of `dim` floats."""
     w_in, w_out, b_out = model.w_in, model.w_out, model.b_out
-    private_out, private_b_out = private.w_out, private.b_out
+    private_out, private_b_out = private_arrays(private)
     width = n_outputs
     n_chunks = chunks(dim)
     # Logits, one input row against four output rows at a time: four independent sums per pass.
@@ -279,11 +284,7 @@ def _step_batch(dim, softmax, model, private, outputs, n_outputs, inputs, n_inpu
             bias_gradient = F(0.0)
             for i in range(n_inputs):
                 bias_gradient += grad[i * width + j]
-            k = outputs[j]
-            if k < private_b_out.shape[0]:
-                private_b_out[k] -= step * bias_gradient
-            else:
-                b_out[k] -= step * bias_gradient
+            add_to_private_item(private_b_out, b_out, outputs[j], -(step * bias_gradient))
     for k in range(size):
         grad[k] *= -step
     # The updates, chunk by chunk: a chunk's columns of every row involved are read once from the weights
@@ -303,8 +304,7 @@ def sampled_bias(noise, b_out, private_b_out, outputs, num_sampled, tries, remov
     are distinct (drawn with unique=True), so no id is masked twice."""
     for j in range(num_sampled + 1):
         k = outputs[j]
-        own = private_b_out[k] if k < private_b_out.shape[0] else b_out[k]
-        bias[j] = F(own - log_expected_count(noise, k, tries, num_sampled))
+        bias[j] = F(load_private_item(private_b_out, b_out, k) - log_expected_count(noise, k, tries, num_sampled))
         if remove_hits and j > 0 and k == outputs[0]:
             bias[j] = -F(FLT_MAX)
 
@@ -337,7 +337,8 @@ def step_neg_specialized(model, private, input_id, target, negatives, k, lr, log
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model=IEEE)
 def _step_neg(dim, model, private, input_id, target, negatives, k, lr, logits):
     """step_neg for vectors of `dim` floats."""
-    w_in, w_out, private_out = model.w_in, model.w_out, private.w_out
+    w_in, w_out = model.w_in, model.w_out
+    private_out, _ = private_arrays(private)
     n_rows = negatives.shape[1] + 1
     n_chunks = chunks(dim)
     for m in range(n_rows):
@@ -381,7 +382,7 @@ def _step_neg(dim, model, private, input_id, target, negatives, k, lr, logits):
 # The block walk
 
 
-def load_steps(model):
+def load_steps(model, private):
     """Compile, or load from Numba's cache, the steps train_block calls, with the argument types it calls
     them with, before train_block itself is first called.
 
@@ -395,7 +396,7 @@ def load_steps(model):
     vector = types.Array(i64, 1, "C")
     floats, float_rows = types.Array(f32, 1, "C"), types.Array(f32, 2, "C")
     model_type = typeof(model)
-    private_type = typeof(no_private_rows(model))
+    private_type = typeof(private)
     for step in (step_batch, step_batch_specialized):
         step.compile((types.boolean, model_type, private_type, vector, i64, vector, i64, floats, types.boolean, f64,
                       floats, float_rows))
@@ -406,8 +407,9 @@ def load_steps(model):
 @njit(cache=True, nogil=True, error_model=IEEE)
 def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, stamp_base):
     """Train on every pair whose centre lies in token range [lo, hi) at learning rate lr. The output rows and
-    biases of the words below private's rows are this thread's own (PrivateRows; merge_private_rows adds
-    their changes to the model's).
+    biases of the words below private's rows are this thread's own (PrivateRows, or None for none): their
+    changes are added to the model's every PRIVATE_MERGE_TOKENS tokens and at the end (merge_private_rows,
+    without a lock: a merge is short, and two threads' merges of one row rarely meet, Hogwild's wager).
 
     Returns (summed loss, number of pairs, batches used); stamp_base + batches is where the
     caller's stamp counter continues (stamp values must never repeat within a thread).
@@ -419,7 +421,8 @@ def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, s
     width = num_sampled + 1
     dim = model.w_in.shape[1]
     specialized = dim == SPECIALIZED_DIM
-    n_private = private.w_out.shape[0]
+    n_private = private_count(private)
+    _, private_b_out = private_arrays(private)
     softmax, update_bias = settings.loss == LOSS_SAMPLED_SOFTMAX, settings.loss != LOSS_NEG
     room = max(settings.max_contexts, 1)
     per_pair = settings.loss == LOSS_NEG and not settings.share_negatives
@@ -437,7 +440,11 @@ def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, s
         return total, pairs, batches
     kept, first, last, end = kept_positions(ids, offsets, text.keep_prob, text.held_out, key, lo, hi, settings.window)
     s = sentence_of(offsets, lo)
+    next_merge = lo + PRIVATE_MERGE_TOKENS
     for q in range(first, last):
+        if n_private and kept[q] >= next_merge:
+            merge_private(model, private)
+            next_merge = kept[q] + PRIVATE_MERGE_TOKENS
         s, n = walk_centre(ids, offsets, key, kept, q, end, s, settings.window, settings.dynamic, inputs)
         if n == 0:
             continue
@@ -475,7 +482,7 @@ def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, s
                     n_outputs += 1
         else:
             tries = draw_unique(noise, num_sampled, rng, stamp, stamp_base + batches, outputs, 1)
-            sampled_bias(noise, model.b_out, private.b_out, outputs, num_sampled, tries, settings.remove_hits, bias)
+            sampled_bias(noise, model.b_out, private_b_out, outputs, num_sampled, tries, settings.remove_hits, bias)
             n_outputs = width
         for m in range(1, n_outputs):
             if outputs[m] >= n_private:  # a private row is in this core's cache already
@@ -486,6 +493,8 @@ def train_block(text, model, private, noise, settings, lo, hi, lr, rng, stamp, s
         else:
             total += step_batch(softmax, model, private, outputs, n_outputs, inputs, n, bias, update_bias, lr, grad,
                                 grad_in)
+    if n_private:
+        merge_private(model, private)
     return total, pairs, batches
 
 
@@ -504,9 +513,42 @@ def take_private_rows(model, rows):
     return PrivateRows(w_out, b_out, base, b_out.copy())
 
 
-def no_private_rows(model):
-    """A PrivateRows of no rows: every row is the model's own."""
-    return take_private_rows(model, 0)
+# A thread without private rows passes None for them, a type of its own, so the steps compiled for it test
+# no row against the private rows (the test cost the shared path 10%, README, Performance). These helpers
+# give train_block and the steps one source for both.
+
+
+def private_arrays(private):
+    """(w_out, b_out) of a PrivateRows, (None, None) for None (in compiled code only)."""
+
+
+@overload(private_arrays, inline="always")
+def _private_arrays(private):
+    if isinstance(private, types.NoneType):
+        return lambda private: (None, None)
+    return lambda private: (private.w_out, private.b_out)
+
+
+def private_count(private):
+    """How many rows are private: 0 for None, a constant (in compiled code only)."""
+
+
+@overload(private_count, inline="always")
+def _private_count(private):
+    if isinstance(private, types.NoneType):
+        return lambda private: 0
+    return lambda private: private.w_out.shape[0]
+
+
+def merge_private(model, private):
+    """merge_private_rows, nothing for None (in compiled code only)."""
+
+
+@overload(merge_private, inline="always")
+def _merge_private(model, private):
+    if isinstance(private, types.NoneType):
+        return lambda model, private: None
+    return lambda model, private: merge_private_rows(model, private)
 
 
 @njit(cache=True, nogil=True)

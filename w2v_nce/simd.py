@@ -93,20 +93,57 @@ def store(typingctx, matrix, row, column, count, value):
 def _private_chunk_pointer(context, builder, signature, args):
     """The chunk's pointer into `private` when row < its rows, else into `matrix`: a select between two
     addresses (the other is never dereferenced), so a step picks a row's home without an array variable,
-    which would cost a reference count."""
+    which would cost a reference count. With `private` None (no private rows), the matrix's pointer: the
+    code is then load's or store's, with no test."""
     private_type, matrix_type, row_type, column_type = signature.args[:4]
     private, matrix, row, column = args[:4]
-    in_private = _chunk_pointer(context, builder, private_type, private, row, row_type, column, column_type)
     in_matrix = _chunk_pointer(context, builder, matrix_type, matrix, row, row_type, column, column_type)
+    if isinstance(private_type, types.NoneType):
+        return in_matrix
+    in_private = _chunk_pointer(context, builder, private_type, private, row, row_type, column, column_type)
     private_rows = builder.extract_value(context.make_array(private_type)(context, builder, private).shape, 0)
     is_private = builder.icmp_signed("<", context.cast(builder, row, row_type, types.intp), private_rows)
     return builder.select(is_private, in_private, in_matrix)
 
 
+def _private_item_pointer(context, builder, signature, args):
+    """_private_chunk_pointer for one item of a vector (a bias) and its private copy's first items."""
+    private_type, vector_type, index_type = signature.args[:3]
+    private, vector, index = args[:3]
+    index = context.cast(builder, index, index_type, types.intp)
+    in_vector = cgutils.get_item_pointer(context, builder, vector_type,
+                                         context.make_array(vector_type)(context, builder, vector), [index])
+    if isinstance(private_type, types.NoneType):
+        return in_vector
+    private_array = context.make_array(private_type)(context, builder, private)
+    in_private = cgutils.get_item_pointer(context, builder, private_type, private_array, [index])
+    is_private = builder.icmp_signed("<", index, builder.extract_value(private_array.shape, 0))
+    return builder.select(is_private, in_private, in_vector)
+
+
+@intrinsic
+def load_private_item(typingctx, private, vector, index):
+    """private[index] when index < len(private) (not None), else vector[index]."""
+    def codegen(context, builder, signature, args):
+        return builder.load(_private_item_pointer(context, builder, signature, args))
+    return vector.dtype(private, vector, index), codegen
+
+
+@intrinsic
+def add_to_private_item(typingctx, private, vector, index, value):
+    """private[index] += value when index < len(private) (not None), else vector[index] += value."""
+    def codegen(context, builder, signature, args):
+        pointer = _private_item_pointer(context, builder, signature, args)
+        value = context.cast(builder, args[3], signature.args[3], signature.args[1].dtype)
+        builder.store(builder.fadd(builder.load(pointer), value), pointer)
+        return context.get_dummy_value()
+    return types.void(private, vector, index, value), codegen
+
+
 @intrinsic
 def load_private(typingctx, private, matrix, row, column, count):
     """load(private, ...) when row < private.shape[0], else load(matrix, ...): `private` is a thread's own
-    copy of the matrix's first rows (both with contiguous rows)."""
+    copy of the matrix's first rows (both with contiguous rows), or None."""
     def codegen(context, builder, signature, args):
         pointer = _private_chunk_pointer(context, builder, signature, args)
         masked_load = _intrinsic_function(builder, f"llvm.masked.load.v{LANES}f32.p0", _VECTOR,
@@ -118,7 +155,7 @@ def load_private(typingctx, private, matrix, row, column, count):
 
 @intrinsic
 def store_private(typingctx, private, matrix, row, column, count, value):
-    """store(private, ...) when row < private.shape[0], else store(matrix, ...)."""
+    """store(private, ...) when row < private.shape[0], else store(matrix, ...); `private` may be None."""
     def codegen(context, builder, signature, args):
         pointer = _private_chunk_pointer(context, builder, signature, args)
         masked_store = _intrinsic_function(builder, f"llvm.masked.store.v{LANES}f32.p0", ir.VoidType(),

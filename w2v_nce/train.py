@@ -20,7 +20,7 @@ from .config import tidy
 from .embeddings import Embeddings
 from .errors import ConfigError, TrainingDiverged
 from .evaluate import headline
-from .kernels import load_steps, merge_private_rows, no_private_rows, seed_states, take_private_rows, train_block
+from .kernels import load_steps, seed_states, take_private_rows, train_block
 from .pairs import held_out_sentences, max_contexts
 from .sampling import build_noise
 from .simd import aligned_empty, with_aligned_rows
@@ -204,8 +204,8 @@ class Hogwild:
 
     With private_rows (and more than one thread), each thread trains its own copy of the output rows and
     biases of the private_rows most frequent words, the ones the samplers draw most, and adds its changes to
-    the model's after each of its blocks (the threads in turn, each adding to what the others added): rows
-    that every thread would write no longer move between the cores (README, Performance)."""
+    the model's every kernels.PRIVATE_MERGE_TOKENS tokens (each adding to what the others added): rows that
+    every thread would write no longer move between the cores with every step (README, Performance)."""
 
     def __init__(self, rng_states, vocab_size, private_rows=0):
         self.threads = len(rng_states)
@@ -219,10 +219,9 @@ class Hogwild:
         """Train on tokens [lo, hi) of `text`, each block at lr_at(tokens of the span done before it); returns
         (summed loss, pairs, tokens done). tick(tokens done, mean loss so far) is called while the threads run.
         Raises TrainingDiverged (lr0, the run's --lr, goes in its message) when a block's loss is not finite."""
-        load_steps(model)
-        privates = [take_private_rows(model, self.private_rows) if self.private_rows else no_private_rows(model)
+        privates = [take_private_rows(model, self.private_rows) if self.private_rows else None
                     for _ in range(self.threads)]
-        merging = threading.Lock()
+        load_steps(model, privates[0])
         done = np.zeros(self.threads, dtype=np.int64)      # per-thread tallies, summed without locks
         loss = np.zeros(self.threads, dtype=np.float64)
         pairs = np.zeros(self.threads, dtype=np.int64)
@@ -242,9 +241,6 @@ class Hogwild:
                                                                    block_lo, block_hi, lr, self.rngs[t],
                                                                    self.stamps[t], self.stamp_bases[t])
                     self.stamp_bases[t] += batches
-                    if self.private_rows:
-                        with merging:
-                            merge_private_rows(model, privates[t])
                     if not math.isfinite(block_loss):
                         failure.append(TrainingDiverged(
                             f"training diverged (non-finite loss) in epoch {settings.epoch + 1} at lr {lr:.4g}; "
