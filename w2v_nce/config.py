@@ -52,8 +52,8 @@ class TrainConfig:
         flags=("--share-negatives", "--negatives-per-pair"))
     private_rows: int = setting(
         0, "With more than one thread, each thread trains its own copy of the output rows and biases of this "
-           "many most frequent words and adds its changes to the shared ones after every block of 10,000 tokens, "
-           "so the rows all threads write stop moving between the cores (0: every row shared, Hogwild).",
+           "many most frequent words and adds its changes to the shared ones every 1,000 tokens, so the rows "
+           "all threads write stop moving between the cores at every step (0: every row shared, Hogwild).",
         minimum=0)
     dim: int = setting(100, "Vector size.", minimum=1)
     window: int = setting(5, "Maximum context distance.", minimum=1)
