@@ -10,7 +10,7 @@ A RUN is one of
                                 window 5, min_count 5, sample 1e-4), EPOCHS default 5
     w2v-nce:NAME[:OPTIONS]      `w2v-nce train` with OPTIONS (space-separated, e.g. "--config
                                 configs/fast.yaml" or "--loss neg"), NAME labels the row
-With no RUN: gensim, pWord2Vec at 5, 10 and 15 epochs, and the default, fast, balanced and best presets.
+With no RUN: gensim, pWord2Vec at 5, 10 and 15 epochs, and the default, fast, balanced, thorough and best presets.
 
 Every run starts from the raw corpus (w2v-nce with --no-cache), as the peers build their vocabulary from
 it, so wall times include preparation. Every w2v-nce run is given --threads, --dim 100, --window 5,
@@ -37,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared")
 PEERS = os.path.join(SHARED, "bench", "peers.sh")
 DEFAULT_RUNS = ["peer:gensim", "peer:pword2vec:5", "peer:pword2vec:10", "peer:pword2vec:15", "w2v-nce:default:",
-                "w2v-nce:fast:--config fast", "w2v-nce:balanced:--config balanced", "w2v-nce:best:--config best"]
+                "w2v-nce:fast:--config fast", "w2v-nce:balanced:--config balanced",
+                "w2v-nce:thorough:--config thorough", "w2v-nce:best:--config best"]
 SHARED_SETTINGS = ["--dim", "100", "--window", "5", "--min-count", "5", "--subsample", "1e-4"]
 
 

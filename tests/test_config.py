@@ -122,5 +122,5 @@ def test_shipped_presets_are_found_by_name(tmp_path, monkeypatch):
     assert resolve("fast") == fast
     with pytest.raises(ConfigError, match="runs: a directory, not a config file, nor a shipped preset"):
         resolve("runs")
-    for name in ("fast", "balanced", "best", "default", "sampled_softmax", "nce", "neg"):
+    for name in ("fast", "balanced", "thorough", "best", "default", "sampled_softmax", "nce", "neg"):
         resolve(name)  # every shipped preset validates

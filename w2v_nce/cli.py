@@ -176,8 +176,8 @@ PAIR_SETTINGS = ["window", "dynamic_window", "subsample", "holdout", "seed"]
 corpus_argument = click.argument("corpus", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
 config_file_option = click.option(
     "--config", "config_file", metavar="FILE|PRESET", default=None,
-    help="YAML file of settings (keys as the options, with '_'), or a shipped preset: fast, balanced, best, "
-         "default, sampled_softmax, nce, neg. Options given here override it.")
+    help="YAML file of settings (keys as the options, with '_'), or a shipped preset: fast, balanced, thorough, "
+         "best, default, sampled_softmax, nce, neg. Options given here override it.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
                              help="Output file [default: standard output].")
 
