@@ -22,7 +22,10 @@ and falls back to its generic Prescott (SSE3) kernels, as Debian 12's 0.3.21 doe
 Xeons, OPENBLAS_CORETYPE names the core of the CPU's widest vectors instead (SkylakeX for AVX-512,
 Haswell for AVX2): 2.37 M against 0.93 M words/s there. With --repeats N every run is made N times, round-robin (so the
 machine's drift spreads over all rows alike), and the table shows medians (each column's own median) with
-the number of runs. Results go to OUT/results.jsonl (every run) and OUT/table.md.
+the number of runs. With --seeds as well, repeat N (1, 2, ...) trains with seed N: w2v-nce with --seed N, and
+pWord2Vec, which has no seed option (its runs differ by thread timing only), as the copy that
+scripts/seeded_pword2vec.sh builds, with PW_SEED=N (seed 1 is the unpatched program); the other peers keep
+their fixed seeds. Results go to OUT/results.jsonl (every run) and OUT/table.md.
 """
 import argparse
 import json
@@ -43,6 +46,7 @@ SHARED_SETTINGS = ["--dim", "100", "--window", "5", "--min-count", "5", "--subsa
 
 
 PEERS_BIN = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/w2v-peers")), "bin")
+SEEDED_PEERS = os.environ.get("SEEDED_PEERS", os.path.expanduser("~/.cache/w2v-peers-seeded"))
 
 
 def peer_env():
@@ -74,19 +78,22 @@ def openblas_core_for_unknown_cpu(env):
     return None
 
 
-def run_peer(impl, epochs, corpus, out, threads):
+def run_peer(impl, epochs, corpus, out, threads, seed=None):
     directory = os.path.join(out, f"{impl}-{epochs}")
+    env = peer_env()
+    if seed is not None and impl == "pword2vec":
+        env.update(PEERS_VENV=SEEDED_PEERS, PW_SEED=str(seed))
     subprocess.run(["bash", PEERS, "run", impl, corpus, directory, str(epochs), str(threads)], check=True,
-                   env=peer_env(), stdout=subprocess.DEVNULL)
+                   env=env, stdout=subprocess.DEVNULL)
     with open(os.path.join(directory, "time.txt")) as timing:
         wall = float(timing.read().split()[0])
     return wall, os.path.join(directory, "vectors.txt")
 
 
-def run_ours(name, options, corpus, out, threads):
+def run_ours(name, options, corpus, out, threads, seed=None):
     directory = os.path.join(out, "w2v-nce-" + name.replace(" ", "-").replace("/", "-"))
     command = ["w2v-nce", "train", corpus, *shlex.split(options), "--threads", str(threads), *SHARED_SETTINGS,
-               "--no-cache", "--quiet", "--out", directory]
+               *(["--seed", str(seed)] if seed is not None else []), "--no-cache", "--quiet", "--out", directory]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - start, os.path.join(directory, "vectors.bin")
@@ -98,6 +105,12 @@ def score(vectors):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def parse_run(run):
+    """(kind, name, rest) of a RUN: rest is a peer's epochs or w2v-nce's options, "" when not given."""
+    kind, name, *rest = run.split(":", 2)
+    return kind, name, rest[0] if rest else ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", default=DEFAULT_RUNS)
@@ -105,21 +118,32 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=os.path.join("bench-out", "train"))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seeds", action="store_true", help="repeat N trains with seed N (see the docstring)")
     args = parser.parse_args()
+    parsed = {run: parse_run(run) for run in args.runs}
+    if args.seeds:
+        if any(kind == "w2v-nce" and "--seed" in shlex.split(options) for kind, _, options in parsed.values()):
+            parser.error("--seeds gives every w2v-nce run its --seed: drop --seed from the runs")
+        if any(run[:2] == ("peer", "pword2vec") for run in parsed.values()) and \
+                not os.path.exists(os.path.join(SEEDED_PEERS, "bin", "pword2vec")):
+            parser.error(f"--seeds needs the seeded pWord2Vec in {SEEDED_PEERS}: run bash scripts/seeded_pword2vec.sh")
     os.makedirs(args.out, exist_ok=True)
     rows = {run: [] for run in args.runs}
     labels = {}
     with open(os.path.join(args.out, "results.jsonl"), "w") as results:
         for repeat in range(args.repeats):
             for run in args.runs:
-                kind, name, *rest = run.split(":", 2)
+                kind, name, options = parsed[run]
+                seed = repeat + 1 if args.seeds else None
                 if kind == "peer":
-                    labels[run] = name if name != "pword2vec" else f"pWord2Vec, {rest[0] if rest else 5} epochs"
-                    wall, vectors = run_peer(name, int(rest[0]) if rest else 5, args.corpus, args.out, args.threads)
+                    epochs = int(options or 5)
+                    labels[run] = name if name != "pword2vec" else f"pWord2Vec, {epochs} epochs"
+                    wall, vectors = run_peer(name, epochs, args.corpus, args.out, args.threads, seed)
                 else:
                     labels[run] = f"w2v-nce {name}"
-                    wall, vectors = run_ours(name, rest[0] if rest else "", args.corpus, args.out, args.threads)
-                row = {"name": labels[run], "run": run, "repeat": repeat, "wall_s": round(wall, 1), **score(vectors)}
+                    wall, vectors = run_ours(name, options, args.corpus, args.out, args.threads, seed)
+                row = {"name": labels[run], "run": run, "repeat": repeat, "seed": seed, "wall_s": round(wall, 1),
+                       **score(vectors)}
                 rows[run].append(row)
                 results.write(json.dumps(row) + "\n")
                 results.flush()
@@ -128,7 +152,8 @@ def main():
     columns = ("wall_s", "analogy", "semantic", "syntactic", "wordsim353", "simlex999")
     lines = [f"corpus {os.path.basename(args.corpus)}, {args.threads} threads, wall seconds from the raw text, scores "
              "by gensim's evaluator (analogies over the 30,000 most frequent words)"
-             + (f"; medians of {args.repeats} runs each, made round-robin" if args.repeats > 1 else ""), "",
+             + (f"; medians of {args.repeats} runs each, made round-robin" if args.repeats > 1 else "")
+             + (f", with seeds 1 to {args.repeats}" if args.seeds else ""), "",
              "| run | wall s | analogy | semantic | syntactic | WordSim-353 | SimLex-999 |",
              "|---|---|---|---|---|---|---|"]
     for run, made in rows.items():
