@@ -17,6 +17,8 @@ source_dir=$here/../../shared/bench/pword2vec
 peers_venv=${PEERS_VENV:-$HOME/.cache/w2v-peers}
 out=${SEEDED_PEERS:-$HOME/.cache/w2v-peers-seeded}
 
+[ "$(realpath -m "$out")" != "$(realpath -m "$peers_venv")" ] \
+  || { echo "seeded_pword2vec.sh: PEERS_VENV must be the peers' venv, not the mirror ($out)" >&2; exit 1; }
 [ -f "$source_dir/pWord2Vec.cpp" ] || { echo "seeded_pword2vec.sh: no $source_dir/pWord2Vec.cpp" >&2; exit 1; }
 [ -x "$peers_venv/bin/python" ] || { echo "seeded_pword2vec.sh: run 'bash ../shared/bench/peers.sh setup' first" >&2; exit 1; }
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] \
