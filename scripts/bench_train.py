@@ -2,7 +2,7 @@
 """Train w2v-nce and the peers on one corpus, one run after the other, score every vectors file with the
 same evaluator (gensim's, ../shared/bench/evaluate.py via peers.sh), and print one table.
 
-    python scripts/bench_train.py [--corpus FILE] [--threads 2] [--repeats 1] [--out bench-out/train] RUN...
+    python scripts/bench_train.py [--corpus FILE] [--threads 2] [--repeats 1] [--seeds] [--out bench-out/train] RUN...
 
 A RUN is one of
     peer:IMPL[:EPOCHS]          a peer from ../shared/bench/peers.sh (gensim, w2vc, fasttext, pword2vec),
