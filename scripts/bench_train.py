@@ -122,7 +122,8 @@ def main():
     args = parser.parse_args()
     parsed = {run: parse_run(run) for run in args.runs}
     if args.seeds:
-        if any(kind == "w2v-nce" and "--seed" in shlex.split(options) for kind, _, options in parsed.values()):
+        if any(kind == "w2v-nce" and any(option == "--seed" or option.startswith("--seed=")
+                                         for option in shlex.split(options)) for kind, _, options in parsed.values()):
             parser.error("--seeds gives every w2v-nce run its --seed: drop --seed from the runs")
         if any(run[:2] == ("peer", "pword2vec") for run in parsed.values()) and \
                 not os.path.exists(os.path.join(SEEDED_PEERS, "bin", "pword2vec")):
@@ -132,9 +133,9 @@ def main():
     labels = {}
     with open(os.path.join(args.out, "results.jsonl"), "w") as results:
         for repeat in range(args.repeats):
+            seed = repeat + 1 if args.seeds else None
             for run in args.runs:
                 kind, name, options = parsed[run]
-                seed = repeat + 1 if args.seeds else None
                 if kind == "peer":
                     epochs = int(options or 5)
                     labels[run] = name if name != "pword2vec" else f"pWord2Vec, {epochs} epochs"
