@@ -10,11 +10,14 @@ first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), on one 
 sharing the model (each taking every n-th block, as Hogwild workers), each loss at its
 preset (shared: neg with shared negatives) or, as in bench_threads.py, LABEL:KEY=VALUE,... with settings
 over the preset (e.g. "nce-8:loss=nce,num_sampled=8"); both revisions get the settings this checkout
-makes of them. Runs alternate revision by revision, a fresh model each, after one warm-up run each;
-prints the median and the fastest seconds of each and the speed-up of this checkout over REV.
+makes of them. Each revision runs in a process of its own (see SideProcess); runs alternate revision by
+revision, a fresh model each, after one warm-up run each; prints the median and the fastest seconds of each
+and the speed-up of this checkout over REV.
 """
 import argparse
+import functools
 import importlib
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -35,22 +38,60 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "data", "wiki10m.norm.txt")
 
 
-def modules_at(revision, directory):
-    """The kernels and train modules of `revision`, imported from an export of its package as
-    `w2v_nce_base`."""
-    name = "w2v_nce_base"
+EXPORTED = "w2v_nce_base"
+
+
+def export(revision, directory):
+    """Writes `revision`'s package into `directory`, to be imported from there as `w2v_nce_base`."""
     archive = subprocess.run(["git", "-C", os.path.join(HERE, ".."), "archive", revision, "w2v_nce"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
-    os.rename(os.path.join(directory, "w2v_nce"), os.path.join(directory, name))
+    os.rename(os.path.join(directory, "w2v_nce"), os.path.join(directory, EXPORTED))
+
+
+def side_modules(directory):
+    """The kernels and train modules of the package that `export` wrote into `directory`, or of this
+    checkout where `directory` is None (w2v_nce.train as a module: the package's `train` is api's function)."""
+    if directory is None:
+        return kernels, importlib.import_module("w2v_nce.train")
     sys.path.insert(0, directory)
-    return importlib.import_module(f"{name}.kernels"), importlib.import_module(f"{name}.train")
+    return importlib.import_module(f"{EXPORTED}.kernels"), importlib.import_module(f"{EXPORTED}.train")
 
 
-def this_checkout():
-    """This checkout's kernels and train modules (w2v_nce.train as a module: the package's `train` is
-    api's function)."""
-    return kernels, importlib.import_module("w2v_nce.train")
+def serve(connection, directory, function):
+    """A side's process: for each tuple of arguments received until None, sends back
+    function(kernels, trainer, *arguments) of the package in `directory` (None: this checkout)."""
+    module, trainer = side_modules(directory)
+    for arguments in iter(connection.recv, None):
+        connection.send(function(module, trainer, *arguments))
+
+
+class SideProcess:
+    """One side's kernels in a process of its own: calling it with arguments returns
+    function(kernels, trainer, *arguments) computed there.
+
+    In one process, the revision whose kernels were compiled second ran slower than the same code compiled
+    first, whichever of the two ran first in each round (the README, after "Private rows", says by how much);
+    in a process each, neither side's code is compiled after the other's."""
+
+    def __init__(self, label, directory, function):
+        context = multiprocessing.get_context("spawn")
+        self.label = label
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(child, directory, function), daemon=True)
+        self._process.start()
+        child.close()
+
+    def __call__(self, *arguments):
+        self._connection.send(arguments)
+        try:
+            return self._connection.recv()
+        except EOFError:
+            raise SystemExit(f"{self.label}: its process stopped (its error is above)") from None
+
+    def close(self):
+        self._connection.send(None)
+        self._process.join()
 
 
 def model_for(trainer, vocab_size, dim):
@@ -88,6 +129,26 @@ def epoch_seconds(module, trainer, text, noise, settings, vocab_size, dim, hi, t
     return time.perf_counter() - start
 
 
+@functools.lru_cache(maxsize=None)
+def prepared(corpus_path):
+    return api.prepare(corpus_path)
+
+
+@functools.lru_cache(maxsize=None)
+def run_inputs(corpus_path, overrides):
+    """The text, noise and epoch settings of one run (`overrides` as sorted items), as this checkout makes them."""
+    corpus = prepared(corpus_path)
+    config = resolve(overrides={**dict(overrides), "threads": 1})
+    text, noise = kernel_inputs(corpus, config)
+    return text, noise, epoch_settings(config, 0, corpus.longest_sentence), config.dim
+
+
+def timed_run(module, trainer, corpus_path, overrides, hi, threads):
+    """epoch_seconds of one run in a side's process (see SideProcess)."""
+    text, noise, settings, dim = run_inputs(corpus_path, overrides)
+    return epoch_seconds(module, trainer, text, noise, settings, len(prepared(corpus_path).vocab), dim, hi, threads)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", nargs="?", default="HEAD~1")
@@ -98,28 +159,26 @@ def main():
     parser.add_argument("--runs", nargs="+", default=list(NAMED_RUNS))
     args = parser.parse_args()
     runs = parse_runs(parser, args.runs)
-    corpus = api.prepare(args.corpus)
-    hi = min(args.tokens, corpus.n_tokens)
+    hi = min(args.tokens, prepared(args.corpus).n_tokens)  # prepared (and cached) before the sides load it
     with tempfile.TemporaryDirectory() as directory:
-        sides = (modules_at(args.revision, directory), this_checkout())
+        export(args.revision, directory)
+        sides = (SideProcess(args.revision, directory, timed_run), SideProcess("this checkout", None, timed_run))
         threads = "one thread" if args.threads == 1 else f"{args.threads} threads"
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
-              f"checkout, medians (fastest) of {args.repeats}")
+              f"checkout, each in a process of its own, medians (fastest) of {args.repeats}")
         print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
         for name, overrides in runs:
-            config = resolve(overrides={**overrides, "threads": 1})
-            text, noise = kernel_inputs(corpus, config)
-            settings = epoch_settings(config, 0, corpus.longest_sentence)
             times = ([], [])
             for repeat in range(args.repeats + 1):
-                for side, (module, trainer) in enumerate(sides):
-                    seconds = epoch_seconds(module, trainer, text, noise, settings, len(corpus.vocab), config.dim, hi,
-                                             args.threads)
+                for side, timed in enumerate(sides):
+                    seconds = timed(args.corpus, tuple(sorted(overrides.items())), hi, args.threads)
                     if repeat:  # the first run of each compiles or loads its kernels
                         times[side].append(seconds)
             before, after = (statistics.median(t) for t in times)
             print(f"| {name} | {before:.3f} ({min(times[0]):.3f}) | {after:.3f} ({min(times[1]):.3f}) | "
                   f"{before / after:.2f}x |", flush=True)
+        for side in sides:
+            side.close()
 
 
 if __name__ == "__main__":

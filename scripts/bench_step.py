@@ -11,11 +11,12 @@ row ids: drawn from the 512 most frequent words, whose rows stay in cache, and f
 walk or draws: what the step's own code costs. Prints the fastest and the median nanoseconds per step.
 """
 import argparse
+import functools
 import tempfile
 import time
 
 import numpy as np
-from bench_kernels import model_for, modules_at, this_checkout
+from bench_kernels import SideProcess, export, model_for
 from numba import njit
 
 VOCAB, DIM = 62_992, 100
@@ -58,41 +59,59 @@ def step_loop(module):
     return loop
 
 
+@functools.lru_cache(maxsize=None)
+def side_state(module, trainer):
+    """A side's model, with nonzero output rows as a trained model's logits need, and its compiled loop."""
+    model = model_for(trainer, VOCAB, DIM)
+    model.w_out[...] = model.w_in[::-1]
+    return model, step_loop(module)
+
+
+@functools.lru_cache(maxsize=None)
+def batches(rows, n_inputs, n_outputs, steps):
+    """The row ids of `steps` steps, drawn from the `rows` most frequent words, the same on both sides."""
+    rng = np.random.default_rng((rows, n_inputs, n_outputs))
+    return rng.integers(0, rows, (steps, n_inputs)), rng.integers(0, rows, (steps, n_outputs))
+
+
+def timed_steps(module, trainer, rows, n_inputs, n_outputs, softmax, steps):
+    """Nanoseconds per step of `steps` steps, in a side's process (see SideProcess)."""
+    model, loop = side_state(module, trainer)
+    inputs, outputs = batches(rows, n_inputs, n_outputs, steps)
+    scratch = (np.empty(n_inputs * n_outputs, np.float32), np.empty((n_inputs, DIM), np.float32),
+               np.zeros(n_outputs, np.float32))
+    start = time.perf_counter()
+    loop(model, None, inputs, outputs, n_inputs, n_outputs, softmax, *scratch, steps)
+    return (time.perf_counter() - start) / steps * 1e9
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", nargs="?", default="HEAD~1")
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as directory:
-        sides = {args.revision: modules_at(args.revision, directory), "this checkout": this_checkout()}
-        models, loops = {}, {}
-        for name, (module, trainer) in sides.items():
-            models[name] = model_for(trainer, VOCAB, DIM)
-            models[name].w_out[...] = models[name].w_in[::-1]  # nonzero output rows: a trained model's logits
-            loops[name] = step_loop(module)
-        print(f"ns per step, fastest (median) of {args.repeats} x {args.steps} steps")
+        export(args.revision, directory)
+        sides = (SideProcess(args.revision, directory, timed_steps), SideProcess("this checkout", None, timed_steps))
+        print(f"ns per step, each revision in a process of its own, fastest (median) of {args.repeats} x "
+              f"{args.steps} steps")
         print(f"| rows | inputs x outputs | {args.revision} | this checkout | speed-up |\n|---|---|---|---|---|")
         for rows, label in ((512, "512 most frequent"), (VOCAB, "all")):
             for n_inputs, n_outputs, softmax in ((6, 6, False), (6, 9, True), (10, 11, False)):
-                inputs = rng.integers(0, rows, (args.steps, n_inputs))
-                outputs = rng.integers(0, rows, (args.steps, n_outputs))
-                scratch = (np.empty(n_inputs * n_outputs, np.float32), np.empty((n_inputs, DIM), np.float32),
-                           np.zeros(n_outputs, np.float32))
-                times = {name: [] for name in sides}
+                times = ([], [])
                 for repeat in range(args.repeats + 1):
-                    for name, loop in loops.items():
+                    for side, timed in enumerate(sides):
                         steps = args.steps if repeat else 100  # the first round compiles
-                        start = time.perf_counter()
-                        loop(models[name], None, inputs, outputs, n_inputs, n_outputs, softmax, *scratch,
-                             steps)
+                        nanoseconds = timed(rows, n_inputs, n_outputs, softmax, steps)
                         if repeat:
-                            times[name].append((time.perf_counter() - start) / steps * 1e9)
-                before, after = (times[name] for name in sides)
+                            times[side].append(nanoseconds)
+                before, after = times
                 print(f"| {label} | {n_inputs} x {n_outputs} | {min(before):.0f} ({np.median(before):.0f}) | "
                       f"{min(after):.0f} ({np.median(after):.0f}) | {np.median(before) / np.median(after):.2f}x |",
                       flush=True)
+        for side in sides:
+            side.close()
 
 
 if __name__ == "__main__":
