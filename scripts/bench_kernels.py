@@ -15,6 +15,7 @@ revision, a fresh model each, after one warm-up run each; prints the median and 
 and the speed-up of this checkout over REV.
 """
 import argparse
+import contextlib
 import functools
 import importlib
 import multiprocessing
@@ -94,6 +95,30 @@ class SideProcess:
         self._process.join()
 
 
+@contextlib.contextmanager
+def revision_and_checkout(revision, function):
+    """SideProcesses calling `function` for `revision` (exported into a temporary directory) and for this
+    checkout, in that order."""
+    with tempfile.TemporaryDirectory() as directory:
+        export(revision, directory)
+        sides = (SideProcess(revision, directory, function), SideProcess("this checkout", None, function))
+        yield sides
+        for side in sides:
+            side.close()
+
+
+def alternate(sides, repeats, arguments, warm_up=None):
+    """Each side's results of `repeats` calls with `arguments`, the sides taking turns, after one call each
+    with `warm_up` (default: `arguments`), which compiles or loads its kernels and is not kept."""
+    results = tuple([] for _ in sides)
+    for repeat in range(repeats + 1):
+        for kept, side in zip(results, sides):
+            result = side(*(arguments if repeat or warm_up is None else warm_up))
+            if repeat:
+                kept.append(result)
+    return results
+
+
 def model_for(trainer, vocab_size, dim):
     """A fresh model from `trainer` (a revision's train module), laid out in memory as it trains on it."""
     model = trainer.init_model(vocab_size, dim, 1)
@@ -160,25 +185,16 @@ def main():
     args = parser.parse_args()
     runs = parse_runs(parser, args.runs)
     hi = min(args.tokens, prepared(args.corpus).n_tokens)  # prepared (and cached) before the sides load it
-    with tempfile.TemporaryDirectory() as directory:
-        export(args.revision, directory)
-        sides = (SideProcess(args.revision, directory, timed_run), SideProcess("this checkout", None, timed_run))
+    with revision_and_checkout(args.revision, timed_run) as sides:
         threads = "one thread" if args.threads == 1 else f"{args.threads} threads"
         print(f"{os.path.basename(args.corpus)}: first {hi} tokens, {threads}; {args.revision} against this "
               f"checkout, each in a process of its own, medians (fastest) of {args.repeats}")
         print(f"| run | {args.revision} s | this checkout s | speed-up |\n|---|---|---|---|")
         for name, overrides in runs:
-            times = ([], [])
-            for repeat in range(args.repeats + 1):
-                for side, timed in enumerate(sides):
-                    seconds = timed(args.corpus, tuple(sorted(overrides.items())), hi, args.threads)
-                    if repeat:  # the first run of each compiles or loads its kernels
-                        times[side].append(seconds)
+            times = alternate(sides, args.repeats, (args.corpus, tuple(sorted(overrides.items())), hi, args.threads))
             before, after = (statistics.median(t) for t in times)
             print(f"| {name} | {before:.3f} ({min(times[0]):.3f}) | {after:.3f} ({min(times[1]):.3f}) | "
                   f"{before / after:.2f}x |", flush=True)
-        for side in sides:
-            side.close()
 
 
 if __name__ == "__main__":

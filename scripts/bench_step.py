@@ -12,11 +12,10 @@ walk or draws: what the step's own code costs. Prints the fastest and the median
 """
 import argparse
 import functools
-import tempfile
 import time
 
 import numpy as np
-from bench_kernels import SideProcess, export, model_for
+from bench_kernels import alternate, model_for, revision_and_checkout
 from numba import njit
 
 VOCAB, DIM = 62_992, 100
@@ -91,27 +90,17 @@ def main():
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        export(args.revision, directory)
-        sides = (SideProcess(args.revision, directory, timed_steps), SideProcess("this checkout", None, timed_steps))
+    with revision_and_checkout(args.revision, timed_steps) as sides:
         print(f"ns per step, each revision in a process of its own, fastest (median) of {args.repeats} x "
               f"{args.steps} steps")
         print(f"| rows | inputs x outputs | {args.revision} | this checkout | speed-up |\n|---|---|---|---|---|")
         for rows, label in ((512, "512 most frequent"), (VOCAB, "all")):
             for n_inputs, n_outputs, softmax in ((6, 6, False), (6, 9, True), (10, 11, False)):
-                times = ([], [])
-                for repeat in range(args.repeats + 1):
-                    for side, timed in enumerate(sides):
-                        steps = args.steps if repeat else 100  # the first round compiles
-                        nanoseconds = timed(rows, n_inputs, n_outputs, softmax, steps)
-                        if repeat:
-                            times[side].append(nanoseconds)
-                before, after = times
+                shape = (rows, n_inputs, n_outputs, softmax)
+                before, after = alternate(sides, args.repeats, (*shape, args.steps), warm_up=(*shape, 100))
                 print(f"| {label} | {n_inputs} x {n_outputs} | {min(before):.0f} ({np.median(before):.0f}) | "
                       f"{min(after):.0f} ({np.median(after):.0f}) | {np.median(before) / np.median(after):.2f}x |",
                       flush=True)
-        for side in sides:
-            side.close()
 
 
 if __name__ == "__main__":
