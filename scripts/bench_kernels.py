@@ -161,17 +161,27 @@ def prepared(corpus_path):
 
 @functools.lru_cache(maxsize=None)
 def run_inputs(corpus_path, overrides):
-    """The text, noise and epoch settings of one run (`overrides` as sorted items), as this checkout makes them."""
+    """The config, text and epoch settings of one run (`overrides` as sorted items), as this checkout makes
+    them."""
     corpus = prepared(corpus_path)
     config = resolve(overrides={**dict(overrides), "threads": 1})
-    text, noise = kernel_inputs(corpus, config)
-    return text, noise, epoch_settings(config, 0, corpus.longest_sentence), config.dim
+    text, _ = kernel_inputs(corpus, config)
+    return config, text, epoch_settings(config, 0, corpus.longest_sentence)
+
+
+@functools.lru_cache(maxsize=None)
+def side_noise(trainer, corpus_path, overrides):
+    """The run's noise as the side's own package builds it: the layout of its alias table is the kernels'."""
+    config = run_inputs(corpus_path, overrides)[0]
+    return trainer.build_noise(config.resolved_sampler, prepared(corpus_path).vocab.counts, config.distortion)
 
 
 def timed_run(module, trainer, corpus_path, overrides, hi, threads):
     """epoch_seconds of one run in a side's process (see SideProcess)."""
-    text, noise, settings, dim = run_inputs(corpus_path, overrides)
-    return epoch_seconds(module, trainer, text, noise, settings, len(prepared(corpus_path).vocab), dim, hi, threads)
+    config, text, settings = run_inputs(corpus_path, overrides)
+    noise = side_noise(trainer, corpus_path, overrides)
+    return epoch_seconds(module, trainer, text, noise, settings, len(prepared(corpus_path).vocab), config.dim, hi,
+                         threads)
 
 
 def main():

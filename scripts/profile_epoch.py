@@ -27,7 +27,7 @@ from numba import njit
 
 from w2v_nce import api
 from w2v_nce.config import resolve
-from w2v_nce.kernels import draw, draw_unique, load_steps, rng_uniform, sampled_bias, seed_states, train_block
+from w2v_nce.kernels import draw, draw_unique, load_steps, sampled_bias, seed_states, train_block
 from w2v_nce.sampling import build_noise
 from w2v_nce.structs import LOSS_NEG, Text
 from w2v_nce.pairs import collect_pairs, epoch_key, kept_positions, max_contexts, sentence_of, walk_centre
@@ -60,7 +60,7 @@ def draws_only(text, b_out, noise, settings, lo, hi, rng, stamp):
         if settings.loss == LOSS_NEG:
             for _ in range(n if not settings.share_negatives else 1):
                 for m in range(settings.num_sampled):
-                    checksum += draw(noise, rng_uniform(rng))
+                    checksum += draw(noise, rng)
         else:
             batch += 1
             tries = draw_unique(noise, settings.num_sampled, rng, stamp, batch, outputs, 1)

@@ -10,7 +10,7 @@ from w2v_nce import kernels as K
 from w2v_nce import losses as L
 from w2v_nce.config import resolve
 from w2v_nce.pairs import walk_centre
-from w2v_nce.sampling import alias_table, build_noise
+from w2v_nce.sampling import alias_table, build_noise, packed_alias_table
 from w2v_nce.simd import LANES, aligned_empty, has_aligned_rows, with_aligned_rows
 from w2v_nce.structs import Model
 
@@ -304,13 +304,26 @@ def test_alias_table_is_exact():
     np.testing.assert_allclose(rebuilt, probabilities, rtol=1e-12)
 
 
+def test_packed_alias_table_keeps_the_distribution():
+    probabilities = L.unigram_probabilities(np.array([50, 20, 20, 5, 3, 1, 1]), 0.75)
+    accept, alias = alias_table(probabilities)
+    packed = packed_alias_table(accept, alias)
+    n = len(probabilities)
+    kept = (packed >> np.uint64(32)).astype(np.float64) / 2.0 ** 32
+    assert np.all(kept <= accept) and np.all(accept - kept <= 2.0 ** -32)
+    np.testing.assert_array_equal(packed & np.uint64(0xFFFFFFFF), alias)
+    rebuilt = kept / n
+    np.add.at(rebuilt, alias, (1 - kept) / n)
+    np.testing.assert_allclose(rebuilt, probabilities, rtol=1e-8)
+
+
 @pytest.mark.parametrize("sampler", ["log_uniform", "unigram", "uniform"])
 def test_kernel_draws_follow_the_distribution(sampler):
     stats = pytest.importorskip("scipy.stats")
     counts = np.arange(40, 0, -1) ** 2
     noise = build_noise(sampler, counts, 0.75)
     rng = np.array([12345], dtype=np.uint64)
-    draws = np.array([K.draw(noise, K.rng_uniform(rng)) for _ in range(100_000)])
+    draws = np.array([K.draw(noise, rng) for _ in range(100_000)])
     observed = np.bincount(draws, minlength=40)
     assert stats.chisquare(observed, noise.probs * draws.size).pvalue > 1e-3
 

@@ -15,7 +15,9 @@ Model = namedtuple("Model", "w_in w_out b_out")              # float32 [V, D], [
 PrivateRows = namedtuple("PrivateRows", "w_out b_out w_out_base b_out_base")  # float32 [R, D], [R], [R, D], [R]
 # int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
 Text = namedtuple("Text", "ids offsets keep_prob held_out")
-# kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table (accept float64, alias int64)
-Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias_prob alias_index")
+# kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table packed in uint64 [V]: a
+# slot's acceptance threshold (times 2^32) in the high 32 bits, its alias in the low 32 (ALIAS_MASK)
+Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias")
+ALIAS_MASK = 0xFFFFFFFF
 # max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
 Settings = namedtuple("Settings", "loss window dynamic num_sampled remove_hits share_negatives seed epoch max_contexts")
