@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""This checkout's training kernels against another git revision's, side by side in one process.
+"""This checkout's training kernels against another git revision's, side by side, each in a process of its own.
 
     python scripts/bench_kernels.py [REV] [--corpus FILE] [--tokens 3000000] [--repeats 8] [--threads 1]
                                     [--runs sampled_softmax nce neg shared LABEL:KEY=VALUE,...]
 
-REV (default HEAD~1) is exported with `git archive` into a temporary directory and imported there as a
-separate package, so both revisions' train_block run in this process on the same prepared corpus (the
-first --tokens tokens of FILE, default ../shared/data/wiki10m.norm.txt), on one thread or on --threads
-sharing the model (each taking every n-th block, as Hogwild workers), each loss at its
-preset (shared: neg with shared negatives) or, as in bench_threads.py, LABEL:KEY=VALUE,... with settings
-over the preset (e.g. "nce-8:loss=nce,num_sampled=8"); both revisions get the settings this checkout
-makes of them. Each revision runs in a process of its own (see SideProcess); runs alternate revision by
-revision, a fresh model each, after one warm-up run each; prints the median and the fastest seconds of each
-and the speed-up of this checkout over REV.
+REV (default HEAD~1) is exported with `git archive` into a temporary directory and imported from there as a
+separate package in a process of its own (see SideProcess), this checkout's in another, and both revisions'
+train_block run on the same prepared corpus (the first --tokens tokens of FILE, default
+../shared/data/wiki10m.norm.txt), on one thread or on --threads sharing the model (each taking every n-th
+block, as Hogwild workers), each loss at its preset (shared: neg with shared negatives) or, as in
+bench_threads.py, LABEL:KEY=VALUE,... with settings over the preset (e.g. "nce-8:loss=nce,num_sampled=8");
+both revisions get the text and settings this checkout makes of them, and the noise (its alias table's
+layout is the kernels') their own package builds. Runs alternate revision by revision, a fresh model each,
+after one warm-up run each; prints the median and the fastest seconds of each and the speed-up of this
+checkout over REV.
 """
 import argparse
 import contextlib
