@@ -16,7 +16,8 @@ PrivateRows = namedtuple("PrivateRows", "w_out b_out w_out_base b_out_base")  # 
 # int32 [N], int64 [S + 1], float64 [V], uint8 [S] (1: sentence held out; empty when none is)
 Text = namedtuple("Text", "ids offsets keep_prob held_out")
 # kind, then float64 [V] arrays P(k), log P(k), log(1 - P(k)), and the alias table packed in uint64 [V]: a
-# slot's acceptance threshold (times 2^32) in the high 32 bits, its alias in the low 32 (ALIAS_MASK)
+# slot's acceptance threshold (times 2^32) in the high 32 bits, its alias in the low 32 (ALIAS_MASK); empty
+# for the log-uniform and uniform samplers, which draw in closed form
 Noise = namedtuple("Noise", "kind probs log_probs log1m_probs alias")
 ALIAS_MASK = 0xFFFFFFFF
 # max_contexts: the most contexts one centre can have, min(2 * window, longest sentence - 1), sizes the scratch
