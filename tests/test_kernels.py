@@ -229,6 +229,23 @@ def test_step_neg_is_one_sgd_step_of_the_reference(dim):
     np.testing.assert_array_equal(after.b_out, model.b_out)  # neg has no biases
 
 
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("scale", [0.0, 30.0, 1e4])
+def test_step_neg_loss_at_extreme_logits(dim, scale):
+    """The pair's loss is the reference's from logits of 0 to about +-1e8 (its logs are one log of a
+    product), and every row's gradient is at most lr in size."""
+    rng = np.random.default_rng(11)
+    model = make_model(rng, dim=dim)
+    model.w_in[6] = model.w_in[6] / np.linalg.norm(model.w_in[6]) * scale
+    model.w_out[:] = model.w_out / np.linalg.norm(model.w_out, axis=1, keepdims=True) * scale
+    target, negatives = 4, np.array([[1, 9, 2, 3, 7]])
+    expected = L.sgns_loss(model.w_in[6].astype(np.float64), model.w_out.astype(np.float64), target, negatives[0])
+    logits = np.empty(6, np.float32)
+    loss = step_neg_for(dim)(copy_model(model), None, 6, target, negatives, 0, 0.5, logits)
+    assert np.isfinite(loss) and loss == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    assert np.all(np.abs(logits) <= 0.5)
+
+
 @pytest.mark.parametrize("softmax", [False, True])
 @pytest.mark.parametrize("dim", DIMS)
 def test_private_rows_take_the_steps_the_model_rows_would(softmax, dim):

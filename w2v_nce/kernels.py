@@ -32,7 +32,7 @@ from .structs import (ALIAS_MASK, FLT_MAX, LOSS_NEG, LOSS_SAMPLED_SOFTMAX, SAMPL
                       UNIT_53, PrivateRows)
 from .simd import (LANES, add, add_to_private_item, aligned_empty, chunks, lane_sum, load, load_private,
                    load_private_item, mul_add, splat, store, store_private, zeros)
-from .vecmath import FASTMATH, exp32, log1p32, log32, sigmoid_and_softplus32
+from .vecmath import FASTMATH, exp32, log1p32, log32
 
 # Float division by IEEE rules (inf or nan, no check): Python's ZeroDivisionError check is a branch in
 # every division, and a branch keeps a loop from being vectorized.
@@ -370,16 +370,25 @@ def _step_neg(dim, model, private, input_id, target, negatives, k, lr, logits):
             y = load_private(private_out, w_out, row, column, count)
             acc = mul_add(load(w_in, input_id, column, count), y, acc)
         logits[m] = lane_sum(acc)
+    # f is signed towards the label: the loss is -log sigmoid(f) = max(-f, 0) + log(1 + e), e = e^-|f| (one
+    # exp32 of a value <= 0), the gradient (sigmoid(f) - 1) df. The rows' logs are one log of the product of
+    # their factors 1 + e, each in (1, 2], in float64: one log per pair rather than one per row.
     total = 0.0
+    product = 1.0
     for m in range(n_rows):
         if m > 0 and negatives[k, m - 1] == target:
             continue
-        # f is signed towards the label: the loss is -log sigmoid(f), the gradient (sigmoid(f) - 1) df
         f = logits[m] if m == 0 else -logits[m]
-        probability, loss = sigmoid_and_softplus32(f)
-        total += float(loss)
+        e = exp32(-abs(f))
+        probability = (F(1.0) if f >= F(0.0) else e) / (F(1.0) + e)
+        total += float(max(-f, F(0.0)))
+        product *= 1.0 + float(e)
+        if product > 1e300:  # only with over 996 rows
+            total += math.log(product)
+            product = 1.0
         g = F(lr) * (probability - F(1.0))
         logits[m] = g if m == 0 else -g
+    total += math.log(product)
     # Row by row in word2vec C's order, a chunk of columns at a time: the input gradient takes each output
     # row before that row's update, which uses the input row on entry.
     for c in range(n_chunks):

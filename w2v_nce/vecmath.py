@@ -88,14 +88,3 @@ def log1p32(x):
     u = F(1.0) + x
     correction = (x - (u - F(1.0))) / u  # what 1 + x lost to rounding, to first order
     return log32(u) + correction
-
-
-@njit(cache=True, inline="always", fastmath=FASTMATH)
-def sigmoid_and_softplus32(x):
-    """(sigmoid(x), softplus(-x) = -log sigmoid(x)) in float32 from one exp32 and one log1p32, stable for
-    any x: exp32 only ever sees -|x| <= 0."""
-    e = exp32(-abs(x))
-    softplus = log1p32(e)
-    if x >= F(0.0):
-        return F(1.0) / (F(1.0) + e), softplus
-    return e / (F(1.0) + e), softplus - x
